@@ -243,12 +243,16 @@ public final class S3SinkConfig extends AbstractConfig {
   }
 
   /**
-   * The settings as the engine reads them: every key of this connector, defaults filled in
-   * and secrets revealed, as one JSON object of strings. Never log the result.
+   * The settings as the engine reads them, as one JSON object of strings with secrets
+   * revealed: never log it. Every key with its default, except SINETStream keys, which go
+   * only when set so that a SINETStream config file can supply them.
    */
   String toNativeJson() {
     Map<String, String> values = new LinkedHashMap<>();
     for (String key : CONFIG_DEF.names()) {
+      if (key.startsWith("sinetstream.") && !originals().containsKey(key)) {
+        continue;
+      }
       values.put(key, asText(get(key)));
     }
     return Json.objectOfStrings(values);

@@ -1,0 +1,119 @@
+package org.sinetstream.kafka.connect.s3;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.AbstractMap;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.Config;
+import org.apache.kafka.common.record.TimestampType;
+import org.apache.kafka.connect.sink.SinkRecord;
+import org.junit.Test;
+
+/** Through the packaged jar: the engine is extracted from it and stores into a directory. */
+public class NativeRoundTripTest {
+  // 2022-04-18T01:23:45.123456Z, 10:23 in Tokyo
+  private static final long SEND_MICROS = 1_650_245_025_123_456L;
+  private static final long RECORD_MILLIS = 1_650_245_025_200L;
+  private static final String DIR = "topics/sinetstream.sensor/year=2022/month=04/day=18/hour=10/";
+
+  private static Map<String, String> fileStore(Path dir) {
+    Map<String, String> props = new HashMap<>();
+    props.put("s3.bucket.name", "mybucket");
+    props.put("store.url", dir.toUri().toString());
+    props.put("timezone", "Asia/Tokyo");
+    props.put("format.bytearray.extension", ".json");
+    return props;
+  }
+
+  private static SinkRecord record(long offset, byte[] value) {
+    return new SinkRecord("sinetstream.sensor", 0, null, null, null, value, offset, RECORD_MILLIS,
+        TimestampType.CREATE_TIME);
+  }
+
+  @Test
+  public void theLibraryComesFromTheJar() {
+    String jarOfClass = NativeSink.class.getProtectionDomain().getCodeSource().getLocation().getPath();
+    assertTrue(jarOfClass, jarOfClass.endsWith(".jar"));
+    assertTrue(NativeSink.class.getResource(NativeLibrary.resourcePath()) != null);
+  }
+
+  @Test
+  public void storesPayloadAndTimestampObjectsAndCommitsOnlyDurableOffsets() throws Exception {
+    Path dir = Files.createTempDirectory("sinets3-roundtrip");
+    byte[] payload = "{\"temperature\": 22.5}".getBytes(StandardCharsets.UTF_8);
+    try (NativeSink sink = NativeSink.open(new S3SinkConfig(fileStore(dir)).toNativeJson())) {
+      byte[] failures = sink.put(RecordBatchCodec.encodeBatch(Arrays.asList(
+          record(0, SinetStreamMessages.v3(SEND_MICROS, payload)),
+          record(1, "not sinetstream".getBytes(StandardCharsets.UTF_8)),
+          record(2, SinetStreamMessages.v3(SEND_MICROS + 1000, new byte[0])))));
+
+      List<RecordBatchCodec.Failure> undecodable = RecordBatchCodec.decodeFailures(failures);
+      assertEquals(1, undecodable.size());
+      assertEquals(1, undecodable.get(0).index);
+      assertEquals("malformed", undecodable.get(0).kind);
+
+      TopicPartition tp = new TopicPartition("sinetstream.sensor", 0);
+      assertEquals(Long.valueOf(1L), waitForCommittable(sink, tp, 1L));
+      sink.resolveFailures(RecordBatchCodec.encodePartitionOffsets(
+          Collections.singletonList(new AbstractMap.SimpleImmutableEntry<>(tp, 1L))));
+      assertEquals(Long.valueOf(3L), waitForCommittable(sink, tp, 3L));
+    }
+    Path bucket = dir.resolve("mybucket");
+    assertArrayEquals(payload, Files.readAllBytes(bucket.resolve(DIR + "sinetstream.sensor+0+0000000000.json")));
+    assertEquals("2022-04-18T01:23:45.123\n", read(bucket.resolve(DIR + "sinetstream.sensor+0+0000000000-timestamp.txt")));
+    assertEquals(0, Files.size(bucket.resolve(DIR + "sinetstream.sensor+0+0000000002.json")));
+    assertEquals("2022-04-18T01:23:45.124\n", read(bucket.resolve(DIR + "sinetstream.sensor+0+0000000002-timestamp.txt")));
+    assertFalse(Files.exists(bucket.resolve(DIR + "sinetstream.sensor+0+0000000001.json")));
+  }
+
+  @Test
+  public void engineChecksAreReportedOnTheirKeys() throws IOException {
+    Map<String, String> props = fileStore(Files.createTempDirectory("sinets3-validate"));
+    props.put("path.format", "'year=YYYY");
+    Config result = new SinetStreamS3SinkConnector().validate(props);
+    List<String> errors = S3SinkConfigTest.errorsOf(result, "path.format");
+    assertEquals(1, errors.size());
+    assertTrue(errors.get(0), errors.get(0).contains("unterminated quote"));
+  }
+
+  @Test
+  public void unreachableStoreIsReportedOnStoreUrl() {
+    Map<String, String> props = new HashMap<>();
+    props.put("s3.bucket.name", "mybucket");
+    props.put("store.url", "http://127.0.0.1:9");
+    props.put("aws.access.key.id", "AKIAEXAMPLE");
+    props.put("aws.secret.access.key", "never-shown-secret-123");
+    Config result = new SinetStreamS3SinkConnector().validate(props);
+    List<String> errors = S3SinkConfigTest.errorsOf(result, "store.url");
+    assertEquals(errors.toString(), 1, errors.size());
+    assertFalse(result.toString().contains("never-shown-secret-123"));
+  }
+
+  private static Long waitForCommittable(NativeSink sink, TopicPartition tp, long wanted) throws InterruptedException {
+    Long offset = null;
+    for (int i = 0; i < 200; i++) {
+      offset = RecordBatchCodec.decodePartitionOffsets(sink.committable()).get(tp);
+      if (offset != null && offset >= wanted) {
+        return offset;
+      }
+      Thread.sleep(25);
+    }
+    return offset;
+  }
+
+  private static String read(Path path) throws IOException {
+    return new String(Files.readAllBytes(path), StandardCharsets.UTF_8);
+  }
+}
