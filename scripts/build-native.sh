@@ -3,6 +3,7 @@
 # cargo zigbuild, copies the libraries to OUT/linux-<arch>/, and fails when one needs a
 # newer glibc symbol, so the jar loads in the stock Confluent image (UBI8, glibc 2.28).
 set -euo pipefail
+# shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
 out="${1:?usage: build-native.sh OUT_DIR}"
 cd "$SINETS3_ROOT"

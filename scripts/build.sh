@@ -2,6 +2,7 @@
 # Builds the plugin into build/plugin/ (and build/distributions/*.zip) without running tests.
 # Installs Debian's Gradle when no gradle is on PATH.
 set -euo pipefail
+# shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
 cd "$SINETS3_ROOT"
 if ! command -v gradle >/dev/null 2>&1; then

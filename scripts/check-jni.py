@@ -52,9 +52,9 @@ def cbindgen_signatures():
          "--lang", "c", str(JNI_CRATE)],
         check=True, capture_output=True, text=True, cwd=ROOT,
     ).stdout
-    pattern = re.compile(r"^(\w+)\s+(Java_\w+)\(([^)]*)\);", re.M)
+    pattern = re.compile(r"(\w+)\s+(Java_\w+)\s*\(([^)]*)\)\s*;")
     signatures = {}
-    for ret, name, params in pattern.findall(" ".join(header.split("\n")).replace("; ", ";\n")):
+    for ret, name, params in pattern.findall(" ".join(header.split())):
         types = tuple(normalize(p.rsplit(" ", 1)[0]) for p in params.split(","))
         signatures[name] = (ret, types)
     return signatures

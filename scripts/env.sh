@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings for the project's scripts; source it.
 # Debian's Gradle and Kafka run on JDK 17; a JDK 25 may also be installed and must not be used.
 export JAVA_HOME="${SINETS3_JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"

@@ -4,8 +4,9 @@
 # Connect worker, versitygw, SINETStream client). Installs what it needs; stops what it
 # starts. The last line is the total: "N passed, M failed".
 set -uo pipefail
+# shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
-cd "$SINETS3_ROOT"
+cd "$SINETS3_ROOT" || exit 1
 results="build/test-results-all"
 rm -rf "$results" && mkdir -p "$results"
 missing=()
