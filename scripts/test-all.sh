@@ -16,6 +16,7 @@ step() { printf '\n=== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
 step "installing test tools"
 bash scripts/install-versitygw.sh || missing+=("versitygw install")
 bash scripts/setup-venv.sh || missing+=("python venv")
+bash scripts/install-compose-plugin.sh || missing+=("docker compose plugin")
 
 step "Rust tests (codec vectors, engine, versitygw store tests)"
 cargo test --workspace --locked 2>&1 | tee "$results/cargo.log"
