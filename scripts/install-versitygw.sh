@@ -2,6 +2,7 @@
 # Installs the S3 server used by tests and benchmarks (versitygw, Apache-2.0) from the Go
 # module proxy into ~/.cache/sinets3/bin, unless it is already there.
 set -euo pipefail
+# shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
 version="v1.8.0"
 bin="$SINETS3_CACHE/bin/versitygw"

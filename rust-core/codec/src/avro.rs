@@ -23,22 +23,12 @@ pub fn decode_single_object(body: &Bytes) -> Result<AvroRecord, DecodeError> {
     let mut cursor = HEADER_LEN;
     let tstamp_us = read_long(body, &mut cursor)?;
     let len = read_long(body, &mut cursor)?;
-    let len = usize::try_from(len)
-        .map_err(|_| DecodeError::malformed(format!("negative msg length {len}")))?;
-    let end = cursor
-        .checked_add(len)
-        .filter(|end| *end <= body.len())
-        .ok_or_else(|| {
-            DecodeError::malformed(format!(
-                "msg length {len} exceeds the {} bytes left",
-                body.len() - cursor
-            ))
-        })?;
+    let len = usize::try_from(len).map_err(|_| DecodeError::malformed(format!("negative msg length {len}")))?;
+    let end = cursor.checked_add(len).filter(|end| *end <= body.len()).ok_or_else(|| {
+        DecodeError::malformed(format!("msg length {len} exceeds the {} bytes left", body.len() - cursor))
+    })?;
     if end != body.len() {
-        return Err(DecodeError::malformed(format!(
-            "{} trailing bytes after the Avro record",
-            body.len() - end
-        )));
+        return Err(DecodeError::malformed(format!("{} trailing bytes after the Avro record", body.len() - end)));
     }
     Ok(AvroRecord { tstamp_us, msg: body.slice(cursor..end) })
 }
@@ -47,9 +37,7 @@ pub fn decode_single_object(body: &Bytes) -> Result<AvroRecord, DecodeError> {
 fn read_long(buf: &[u8], cursor: &mut usize) -> Result<i64, DecodeError> {
     let mut value: u64 = 0;
     for shift in (0..70).step_by(7) {
-        let byte = *buf
-            .get(*cursor)
-            .ok_or_else(|| DecodeError::malformed("Avro record is truncated"))?;
+        let byte = *buf.get(*cursor).ok_or_else(|| DecodeError::malformed("Avro record is truncated"))?;
         *cursor += 1;
         value |= u64::from(byte & 0x7F) << shift;
         if byte & 0x80 == 0 {

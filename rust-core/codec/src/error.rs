@@ -61,7 +61,12 @@ impl DecodeError {
     pub fn config(reason: impl Into<String>) -> Self {
         Self::new(DecodeErrorKind::Config, reason)
     }
-    pub(crate) fn unsupported(reason: impl Into<String>) -> Self {
-        Self::new(DecodeErrorKind::Config, reason)
+    /// A setting whose value is not one we know, e.g.
+    /// "crypto.mode: unknown mode XTS, expected one of CBC, OFB, CTR, EAX, GCM".
+    pub(crate) fn unknown_setting(field: &str, what: &str, value: &str, expected: &str) -> Self {
+        if value.is_empty() {
+            return Self::config(format!("{field}: missing, expected one of {expected}"));
+        }
+        Self::config(format!("{field}: unknown {what} {value}, expected one of {expected}"))
     }
 }

@@ -102,10 +102,9 @@ impl<'a> Keys<'a> {
     fn number<T: std::str::FromStr>(&self, key: &str, default: T) -> Result<T, SinkError> {
         match self.optional(key) {
             None => Ok(default),
-            Some(text) => text
-                .trim()
-                .parse()
-                .map_err(|_| SinkError::config(key, format!("'{text}' is not a valid number"))),
+            Some(text) => {
+                text.trim().parse().map_err(|_| SinkError::config(key, format!("'{text}' is not a valid number")))
+            }
         }
     }
 
@@ -125,8 +124,8 @@ impl<'a> Keys<'a> {
 
 impl SinkConfig {
     pub fn from_json(json: &str) -> Result<Self, SinkError> {
-        let map: Map<String, Value> = serde_json::from_str(json)
-            .map_err(|e| SinkError::config("(config)", format!("not a JSON object: {e}")))?;
+        let map: Map<String, Value> =
+            serde_json::from_str(json).map_err(|e| SinkError::config("(config)", format!("not a JSON object: {e}")))?;
         Self::from_map(&map)
     }
 
@@ -166,9 +165,7 @@ fn at_least(keys: &Keys, key: &str, default: usize, min: usize) -> Result<usize,
 }
 
 fn read_store(keys: &Keys) -> Result<StoreConfig, SinkError> {
-    let bucket = keys
-        .optional("s3.bucket.name")
-        .ok_or_else(|| SinkError::config("s3.bucket.name", "is required"))?;
+    let bucket = keys.optional("s3.bucket.name").ok_or_else(|| SinkError::config("s3.bucket.name", "is required"))?;
     if bucket.contains('/') || bucket == "." || bucket == ".." {
         return Err(SinkError::config("s3.bucket.name", format!("'{bucket}' is not a bucket name")));
     }
@@ -186,8 +183,8 @@ fn read_location(keys: &Keys) -> Result<StoreLocation, SinkError> {
     let Some(text) = keys.optional("store.url") else {
         return Ok(StoreLocation::S3 { endpoint: None });
     };
-    let url = url::Url::parse(&text)
-        .map_err(|e| SinkError::config("store.url", format!("'{text}' is not a URL: {e}")))?;
+    let url =
+        url::Url::parse(&text).map_err(|e| SinkError::config("store.url", format!("'{text}' is not a URL: {e}")))?;
     match url.scheme() {
         "file" => {
             let path = url
@@ -242,10 +239,9 @@ fn read_extractor(keys: &Keys) -> Result<TimestampExtractor, SinkError> {
         "record" | "recordfield" => Ok(TimestampExtractor::Record),
         "wallclock" => Ok(TimestampExtractor::Wallclock),
         "message" => Ok(TimestampExtractor::Message),
-        other => Err(SinkError::config(
-            "timestamp.extractor",
-            format!("'{other}' is not one of Record, Wallclock, Message"),
-        )),
+        other => {
+            Err(SinkError::config("timestamp.extractor", format!("'{other}' is not one of Record, Wallclock, Message")))
+        }
     }
 }
 
@@ -256,9 +252,7 @@ fn read_objects(keys: &Keys) -> Result<(bool, bool), SinkError> {
         match item.to_ascii_lowercase().as_str() {
             "payload" => payload = true,
             "timestamp" => timestamp = true,
-            other => {
-                return Err(SinkError::config("sink.objects", format!("'{other}' is not payload or timestamp")))
-            }
+            other => return Err(SinkError::config("sink.objects", format!("'{other}' is not payload or timestamp"))),
         }
     }
     if !payload && !timestamp {

@@ -5,8 +5,18 @@ use chrono::{DateTime, Datelike, Offset, TimeZone, Timelike};
 use std::fmt::Write;
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
@@ -175,7 +185,13 @@ fn write_field<Tz: TimeZone>(out: &mut String, field: Field, width: usize, t: &D
         Field::WeekOfYear => number(out, i64::from(t.iso_week().week())),
         Field::Hour24 => number(out, i64::from(t.hour())),
         Field::Hour24From1 => number(out, i64::from(if t.hour() == 0 { 24 } else { t.hour() })),
-        Field::Hour12 => number(out, i64::from(match t.hour() % 12 { 0 => 12, h => h })),
+        Field::Hour12 => number(
+            out,
+            i64::from(match t.hour() % 12 {
+                0 => 12,
+                h => h,
+            }),
+        ),
         Field::Hour12From0 => number(out, i64::from(t.hour() % 12)),
         Field::HalfDay => out.push_str(if t.hour() < 12 { "AM" } else { "PM" }),
         Field::Minute => number(out, i64::from(t.minute())),

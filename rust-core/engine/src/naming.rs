@@ -101,14 +101,8 @@ mod tests {
     fn tokyo_day_and_year_boundaries() {
         let n = seed_naming(chrono_tz::Asia::Tokyo);
         // 14:59:59.999 UTC on Dec 31 is 23:59 in Tokyo; one millisecond later it is next year.
-        assert_eq!(
-            n.directory("t", ms("2022-12-31T14:59:59.999Z")),
-            "topics/t/year=2022/month=12/day=31/hour=23"
-        );
-        assert_eq!(
-            n.directory("t", ms("2022-12-31T15:00:00.000Z")),
-            "topics/t/year=2023/month=01/day=01/hour=00"
-        );
+        assert_eq!(n.directory("t", ms("2022-12-31T14:59:59.999Z")), "topics/t/year=2022/month=12/day=31/hour=23");
+        assert_eq!(n.directory("t", ms("2022-12-31T15:00:00.000Z")), "topics/t/year=2023/month=01/day=01/hour=00");
     }
 
     #[test]

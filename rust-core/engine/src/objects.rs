@@ -54,9 +54,8 @@ impl OpenObject {
     /// Whether `record` must go into a new object instead of this one.
     pub fn must_rotate_before(&self, config: &SinkConfig, record: &DecodedRecord) -> bool {
         let other_bucket = config.naming.bucket_start_ms(record.bucket_time_ms) != self.bucket_start_ms;
-        let too_long = config
-            .rotate_interval_ms
-            .is_some_and(|interval| record.bucket_time_ms - self.first_time_ms >= interval);
+        let too_long =
+            config.rotate_interval_ms.is_some_and(|interval| record.bucket_time_ms - self.first_time_ms >= interval);
         other_bucket || too_long
     }
 

@@ -14,11 +14,7 @@ pub fn acquire() -> std::io::Result<Arc<Runtime>> {
         return Ok(runtime);
     }
     let runtime = Arc::new(
-        Builder::new_multi_thread()
-            .worker_threads(worker_threads())
-            .thread_name("sinets3-io")
-            .enable_all()
-            .build()?,
+        Builder::new_multi_thread().worker_threads(worker_threads()).thread_name("sinets3-io").enable_all().build()?,
     );
     *shared = Arc::downgrade(&runtime);
     Ok(runtime)

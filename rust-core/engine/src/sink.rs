@@ -42,11 +42,10 @@ pub struct Sink {
 impl Sink {
     /// Builds the sink and checks that the store answers and accepts our credentials.
     pub fn start(config: SinkConfig) -> Result<Sink, SinkError> {
-        let decoder = Decoder::new(config.decoder.clone())
-            .map_err(|e| SinkError::config("sinetstream.*", e.reason))?;
+        let decoder = Decoder::new(config.decoder.clone()).map_err(|e| SinkError::config("sinetstream.*", e.reason))?;
         let store = store::open_store(&config.store)?;
-        let runtime = runtime::acquire()
-            .map_err(|e| SinkError::StoreUnavailable(format!("cannot start I/O threads: {e}")))?;
+        let runtime =
+            runtime::acquire().map_err(|e| SinkError::StoreUnavailable(format!("cannot start I/O threads: {e}")))?;
         let probed = runtime.block_on(store::probe(&*store, &config.store, &config.naming.topics_dir));
         if let Err(e) = probed {
             runtime::release(runtime);
@@ -74,10 +73,8 @@ impl Sink {
         self.close_idle_objects();
         let records = decode_batch(batch)?;
         let now_ms = wallclock_ms();
-        let decoded: Vec<_> = records
-            .iter()
-            .map(|r| decode_record(&self.decoder, self.config.timestamp_extractor, r, now_ms))
-            .collect();
+        let decoded: Vec<_> =
+            records.iter().map(|r| decode_record(&self.decoder, self.config.timestamp_extractor, r, now_ms)).collect();
         let needed = decoded.iter().flatten().map(|d| d.payload.len()).sum();
         self.wait_for_room(needed)?;
         let mut outcome = PutOutcome::default();

@@ -25,9 +25,8 @@ pub fn open_store(config: &StoreConfig) -> Result<Arc<dyn ObjectStore>, SinkErro
 
 fn open_directory(dir: &std::path::Path, bucket: &str) -> Result<Arc<dyn ObjectStore>, SinkError> {
     let root = dir.join(bucket);
-    std::fs::create_dir_all(&root).map_err(|e| {
-        SinkError::config("store.url", format!("cannot create directory {}: {e}", root.display()))
-    })?;
+    std::fs::create_dir_all(&root)
+        .map_err(|e| SinkError::config("store.url", format!("cannot create directory {}: {e}", root.display())))?;
     let store = LocalFileSystem::new_with_prefix(&root)
         .map_err(|e| SinkError::config("store.url", format!("cannot use directory {}: {e}", root.display())))?
         .with_fsync(true);
@@ -57,9 +56,8 @@ fn open_s3(config: &StoreConfig, endpoint: Option<&str>) -> Result<Arc<dyn Objec
     if let Some((key, secret)) = credentials(config) {
         builder = builder.with_access_key_id(key).with_secret_access_key(secret);
     }
-    let store = builder
-        .build()
-        .map_err(|e| SinkError::config("store.url", format!("cannot configure the S3 client: {e}")))?;
+    let store =
+        builder.build().map_err(|e| SinkError::config("store.url", format!("cannot configure the S3 client: {e}")))?;
     Ok(Arc::new(store))
 }
 
@@ -68,11 +66,8 @@ fn open_s3(config: &StoreConfig, endpoint: Option<&str>) -> Result<Arc<dyn Objec
 fn credentials(config: &StoreConfig) -> Option<(String, String)> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let key = config.access_key_id.clone().or_else(|| env("AWS_ACCESS_KEY_ID"))?;
-    let secret = config
-        .secret_access_key
-        .clone()
-        .or_else(|| env("AWS_SECRET_ACCESS_KEY"))
-        .or_else(|| env("AWS_SECRET_KEY"))?;
+    let secret =
+        config.secret_access_key.clone().or_else(|| env("AWS_SECRET_ACCESS_KEY")).or_else(|| env("AWS_SECRET_KEY"))?;
     Some((key, secret))
 }
 
@@ -118,10 +113,7 @@ pub async fn probe(store: &dyn ObjectStore, config: &StoreConfig, prefix: &str) 
     let listing = tokio::time::timeout(Duration::from_secs(20), store.list_with_delimiter(Some(&prefix))).await;
     match listing {
         Ok(Ok(_)) => Ok(()),
-        Err(_) => Err(SinkError::config(
-            "store.url",
-            format!("{} did not answer within 20 s", config.location_text()),
-        )),
+        Err(_) => Err(SinkError::config("store.url", format!("{} did not answer within 20 s", config.location_text()))),
         Ok(Err(e)) => Err(probe_error(&e, config)),
     }
 }
@@ -141,9 +133,15 @@ fn probe_error(error: &object_store::Error, config: &StoreConfig) -> SinkError {
         other => {
             let text = other.to_string();
             if text.contains("NoSuchBucket") {
-                return SinkError::config("s3.bucket.name", format!("bucket '{}' does not exist at {location}", config.bucket));
+                return SinkError::config(
+                    "s3.bucket.name",
+                    format!("bucket '{}' does not exist at {location}", config.bucket),
+                );
             }
-            if text.contains("SignatureDoesNotMatch") || text.contains("InvalidAccessKeyId") || text.contains("AccessDenied") {
+            if text.contains("SignatureDoesNotMatch")
+                || text.contains("InvalidAccessKeyId")
+                || text.contains("AccessDenied")
+            {
                 return SinkError::config(
                     "aws.secret.access.key",
                     format!("{location} refused the credentials of access key '{}'", access_key_label(config)),

@@ -35,9 +35,9 @@ impl Versitygw {
     }
 
     fn binary() -> PathBuf {
-        std::env::var_os("VERSITYGW").map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/sinets3/bin/versitygw")
-        })
+        std::env::var_os("VERSITYGW")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/sinets3/bin/versitygw"))
     }
 
     fn run(&mut self) {
@@ -242,7 +242,10 @@ fn start_error_key(config: SinkConfig) -> String {
 #[test]
 fn wrong_secret_and_missing_bucket_name_their_keys() {
     let server = Versitygw::start();
-    assert_eq!(start_error_key(config(&server, json!({"aws.secret.access.key": "wrong-secret"}))), "aws.secret.access.key");
+    assert_eq!(
+        start_error_key(config(&server, json!({"aws.secret.access.key": "wrong-secret"}))),
+        "aws.secret.access.key"
+    );
     assert_eq!(start_error_key(config(&server, json!({"s3.bucket.name": "nosuchbucket"}))), "s3.bucket.name");
 }
 

@@ -143,14 +143,19 @@ pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeSink_nativeClosePa
     partitions: JByteArray,
 ) {
     guarded(&mut env, (), |env| {
-        let partitions: Vec<_> = decode_partitions(bytes_of(env, &partitions)?)?.into_iter().map(|(tp, _)| tp).collect();
+        let partitions: Vec<_> =
+            decode_partitions(bytes_of(env, &partitions)?)?.into_iter().map(|(tp, _)| tp).collect();
         sink(handle)?.close_partitions(&partitions);
         Ok(())
     })
 }
 
 #[no_mangle]
-pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeSink_nativeClose(mut env: JNIEnv, _class: JClass, handle: jlong) {
+pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeSink_nativeClose(
+    mut env: JNIEnv,
+    _class: JClass,
+    handle: jlong,
+) {
     guarded(&mut env, (), |_| {
         if handle != 0 {
             let sink = unsafe { Box::from_raw(handle as *mut Sink) };
