@@ -169,24 +169,21 @@ impl Sink {
     }
 
     fn close_all_objects(&self) {
-        let closed: Vec<_> = {
-            let mut open = self.lock_open();
-            let partitions: Vec<_> = open.keys().cloned().collect();
-            partitions.iter().filter_map(|tp| self.close_object(&mut open, tp)).collect()
-        };
-        for (tp, object) in closed {
-            self.spawn_upload(tp, object);
-        }
+        self.close_objects_where(|_| true);
     }
 
     /// `rotate.schedule.interval.ms`: objects open longer than this (wall clock) close.
     fn close_idle_objects(&self) {
-        let Some(limit) = self.config.rotate_schedule_interval else { return };
+        if let Some(limit) = self.config.rotate_schedule_interval {
+            self.close_objects_where(|object| object.opened_at.elapsed() >= limit);
+        }
+    }
+
+    fn close_objects_where(&self, should_close: impl Fn(&OpenObject) -> bool) {
         let closed: Vec<_> = {
             let mut open = self.lock_open();
-            let idle: Vec<_> =
-                open.iter().filter(|(_, o)| o.opened_at.elapsed() >= limit).map(|(tp, _)| tp.clone()).collect();
-            idle.iter().filter_map(|tp| self.close_object(&mut open, tp)).collect()
+            let chosen: Vec<_> = open.iter().filter(|(_, o)| should_close(o)).map(|(tp, _)| tp.clone()).collect();
+            chosen.iter().filter_map(|tp| self.close_object(&mut open, tp)).collect()
         };
         for (tp, object) in closed {
             self.spawn_upload(tp, object);
