@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# End-to-end tests: the packaged plugin (build/plugin) in a real Kafka Connect worker, a real
+# broker, versitygw and the SINETStream Python client. Sets up .venv, brings the local stack up
+# where it is not, runs pytest on tests/e2e (extra arguments go to pytest, e.g. -m "not slow"),
+# then stops the parts of the stack that this script started, also on failure or interrupt.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+stack="$repo/scripts/local-stack.sh"
+
+"$repo/scripts/setup-venv.sh"
+
+started=()
+for part in s3 broker connect; do
+  "$stack" status "$part" >/dev/null || started+=("$part")
+done
+stop_started() {
+  local i
+  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+    "$stack" stop "${started[i]}" || true
+  done
+}
+trap stop_started EXIT
+
+"$stack" up
+cd "$repo"
+"$repo/.venv/bin/python" -m pytest tests/e2e "$@"
