@@ -4,7 +4,6 @@ import java.time.DateTimeException;
 import java.time.ZoneId;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -180,7 +179,7 @@ public final class S3SinkConfig extends AbstractConfig {
 
   private static void defineContent(ConfigDef def) {
     int order = 0;
-    def.define(OBJECTS_CONFIG, Type.LIST, OBJECTS_DEFAULT, objectsValidator(), Importance.HIGH, OBJECTS_DOC,
+    def.define(OBJECTS_CONFIG, Type.LIST, OBJECTS_DEFAULT, ConfigDef.ValidList.in("payload", "timestamp"), Importance.HIGH, OBJECTS_DOC,
         CONTENT_GROUP, ++order, Width.SHORT, "Objects to write");
     def.define(SEPARATOR_CONFIG, Type.STRING, "", Importance.LOW, SEPARATOR_DOC, CONTENT_GROUP, ++order,
         Width.SHORT, "Record separator");
@@ -216,22 +215,6 @@ public final class S3SinkConfig extends AbstractConfig {
     def.define(MAX_DECOMPRESSED_CONFIG, Type.LONG, MAX_DECOMPRESSED_DEFAULT, ConfigDef.Range.atLeast(1),
         Importance.LOW, MAX_DECOMPRESSED_DOC, SINETSTREAM_GROUP, ++order, Width.SHORT, "Decompressed size limit");
     return order;
-  }
-
-  private static ConfigDef.Validator objectsValidator() {
-    return (name, value) -> {
-      @SuppressWarnings("unchecked")
-      List<String> items = (List<String>) value;
-      if (items.isEmpty()) {
-        throw new ConfigException(name, value, "must name payload, timestamp or both");
-      }
-      for (String item : items) {
-        String lower = item.trim().toLowerCase(Locale.ROOT);
-        if (!lower.equals("payload") && !lower.equals("timestamp")) {
-          throw new ConfigException(name, item, "expected payload or timestamp");
-        }
-      }
-    };
   }
 
   static void checkZone(String zone) {

@@ -1,6 +1,7 @@
 package org.sinetstream.kafka.connect.s3;
 
 import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.Width;
@@ -50,7 +51,7 @@ final class SinetStreamConfig {
     def.define(CRYPTO_MODE_CONFIG, Type.STRING, "",
         ConfigDef.ValidString.in("", "none", "CBC", "OFB", "CTR", "EAX", "GCM"), Importance.MEDIUM,
         CRYPTO_MODE_DOC, group, ++order, Width.SHORT, "Encryption mode");
-    def.define(KEY_LENGTH_CONFIG, Type.INT, 128, keyLengths(), Importance.LOW, KEY_LENGTH_DOC, group,
+    def.define(KEY_LENGTH_CONFIG, Type.INT, 128, new KeyLengths(), Importance.LOW, KEY_LENGTH_DOC, group,
         ++order, Width.SHORT, "Key length");
     def.define(PASSWORD_CONFIG, Type.PASSWORD, "", Importance.MEDIUM, PASSWORD_DOC, group, ++order, Width.MEDIUM,
         "Password");
@@ -68,12 +69,19 @@ final class SinetStreamConfig {
     return def;
   }
 
-  private static ConfigDef.Validator keyLengths() {
-    return (name, value) -> {
+  /** Key lengths AES takes; a named class so the generated reference shows the values. */
+  private static final class KeyLengths implements ConfigDef.Validator {
+    @Override
+    public void ensureValid(String name, Object value) {
       int bits = (Integer) value;
       if (bits != 128 && bits != 192 && bits != 256) {
-        throw new org.apache.kafka.common.config.ConfigException(name, value, "expected 128, 192 or 256");
+        throw new ConfigException(name, value, "expected 128, 192 or 256");
       }
-    };
+    }
+
+    @Override
+    public String toString() {
+      return "[128, 192, 256]";
+    }
   }
 }
