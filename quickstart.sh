@@ -58,7 +58,7 @@ if [[ "$store" == file://* ]]; then
   say "Stored files:"
   (cd "$root" && find topics -type f | sort)
   first=$(find "$root/topics/$topic" -name '*+0000000000*' | sort | head -n 2)
-  for f in $first; do printf '\n%s:\n' "${f#"$root"/}"; cat "$f"; echo; done
+  for f in $first; do printf '\n%s:\n%s\n' "${f#"$root"/}" "$(cat "$f")"; done
   printf '\nFiles are in %s\n' "$root"
 else
   say "Objects go to $store, bucket $bucket"
