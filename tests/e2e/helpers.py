@@ -272,11 +272,12 @@ class Sent:
 
 def produce(stack: Stack, workdir: Path, topic: str, payloads, *, message_format: int = 3,
             user_data_only: bool = False, type_spec: dict | None = None, send_time: bool = True,
-            pause: float = 0.0) -> list[Sent]:
+            pause: float = 0.0, settings: dict | None = None) -> list[Sent]:
     """Publish `payloads` with the real SINETStream client (Kafka, AT_LEAST_ONCE, one synchronous
     publish per message). send_time=True passes an explicit send time so the expected timestamp
     object is known to the microsecond; False lets the client take the clock itself (tstamp_us
-    is then None and the caller checks a time window)."""
+    is then None and the caller checks a time window). `settings` adds service parameters
+    (data_encryption, crypto, data_compression, compression, ...)."""
     service = {
         "type": "kafka",
         "brokers": stack.bootstrap,
@@ -284,6 +285,7 @@ def produce(stack: Stack, workdir: Path, topic: str, payloads, *, message_format
         "message_format": message_format,
         "user_data_only": user_data_only,
         "type_spec": type_spec or {},
+        **(settings or {}),
     }
     config_file = workdir / f"sinetstream-{topic}.yml"  # JSON is YAML
     config_file.write_text(json.dumps({"header": {"version": 3}, "config": {"e2e": service}}))
