@@ -174,7 +174,7 @@ fn objects_above_the_part_size_go_multipart() {
     let server = Versitygw::start();
     let sink = Sink::start(config(&server, json!({"sink.objects": "payload"}))).unwrap();
     let big: Vec<u8> = (0..12 * 1024 * 1024 + 7).map(|i: usize| (i.wrapping_mul(31) >> 3) as u8).collect();
-    sink.put(batch(40, &[big.clone()])).unwrap();
+    sink.put(batch(40, std::slice::from_ref(&big))).unwrap();
     assert_eq!(wait_committed(&sink, 41, Duration::from_secs(60)).unwrap(), 41);
     assert!(server.object(&key(40, ".bin")) == big, "multipart object differs");
     sink.close();
