@@ -1,0 +1,138 @@
+//! The store's ceiling: stores a list of objects into an S3 store as fast as the store allows,
+//! with no Kafka involved, through the same client as the connector's engine (`object_store`
+//! with the engine's client options), so only the store and the request pattern differ.
+//!
+//!   ceiling -endpoint http://127.0.0.1:17070 -bucket B -mode put -concurrency 32 < manifest
+//!   ceiling -endpoint ... -bucket B -mode seed < manifest
+//!
+//! The manifest has one object per line: `<stream> <size> <key>`. Mode `put` sends one PUT per
+//! object, `concurrency` at a time. Mode `seed` replays the seed's request pattern (Confluent's
+//! S3 sink, flush.size=1): every object is a multipart upload of three requests (create, one
+//! part, complete), one object at a time per stream, the streams side by side.
+//! Prints one JSON line: objects, bytes, requests, seconds.
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path;
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Object {
+    stream: String,
+    size: usize,
+    key: String,
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn arg(args: &[String], name: &str, default: Option<&str>) -> Result<String, Error> {
+    let flag = format!("-{name}");
+    match args.iter().position(|a| *a == flag) {
+        Some(i) => args.get(i + 1).cloned().ok_or_else(|| format!("{flag} needs a value").into()),
+        None => default.map(str::to_string).ok_or_else(|| format!("{flag} is required").into()),
+    }
+}
+
+fn read_manifest() -> Result<Vec<Object>, Error> {
+    let mut objects = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let mut fields = line.split_whitespace();
+        let (Some(stream), Some(size), Some(key)) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        objects.push(Object { stream: stream.into(), size: size.parse()?, key: key.into() });
+    }
+    Ok(objects)
+}
+
+/// The engine's S3 client (rust-core/engine/src/store.rs), path-style, against `endpoint`.
+fn open_store(endpoint: &str, bucket: &str, access: &str, secret: &str) -> Result<Arc<dyn ObjectStore>, Error> {
+    let store = AmazonS3Builder::new()
+        .with_endpoint(endpoint)
+        .with_virtual_hosted_style_request(false)
+        .with_bucket_name(bucket)
+        .with_region("us-east-1")
+        .with_access_key_id(access)
+        .with_secret_access_key(secret)
+        .with_client_options(
+            ClientOptions::new()
+                .with_connect_timeout(Duration::from_secs(5))
+                .with_timeout(Duration::from_secs(120))
+                .with_pool_max_idle_per_host(64)
+                .with_allow_http(true),
+        )
+        .build()?;
+    Ok(Arc::new(store))
+}
+
+async fn put(store: &dyn ObjectStore, key: &str, data: Bytes) -> Result<(), Error> {
+    store.put(&Path::from(key), PutPayload::from(data)).await?;
+    Ok(())
+}
+
+/// A multipart upload with a single part: three requests.
+async fn multipart(store: &dyn ObjectStore, key: &str, data: Bytes) -> Result<(), Error> {
+    let mut upload = store.put_multipart(&Path::from(key)).await?;
+    upload.put_part(PutPayload::from(data)).await?;
+    upload.complete().await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().collect();
+    let mode = arg(&args, "mode", Some("put"))?;
+    let concurrency: usize = arg(&args, "concurrency", Some("32"))?.parse()?;
+    let store = open_store(
+        &arg(&args, "endpoint", None)?,
+        &arg(&args, "bucket", None)?,
+        &arg(&args, "access", None)?,
+        &arg(&args, "secret", None)?,
+    )?;
+    let objects = read_manifest()?;
+    let largest = objects.iter().map(|o| o.size).max().unwrap_or(0);
+    let data = Bytes::from((0..largest).map(|_| fastrand::u8(..)).collect::<Vec<u8>>());
+    let bytes: usize = objects.iter().map(|o| o.size).sum();
+
+    let started = Instant::now();
+    let (streams, requests) = match mode.as_str() {
+        "put" => {
+            futures::stream::iter(objects.iter().map(|o| put(&*store, &o.key, data.slice(..o.size))))
+                .buffer_unordered(concurrency)
+                .try_collect::<Vec<()>>()
+                .await?;
+            (1, objects.len())
+        }
+        "seed" => {
+            let mut streams: BTreeMap<&str, Vec<&Object>> = BTreeMap::new();
+            for o in &objects {
+                streams.entry(&o.stream).or_default().push(o);
+            }
+            let count = streams.len();
+            let sequences = streams.into_values().map(|list| {
+                let (store, data) = (store.clone(), data.clone());
+                async move {
+                    for o in list {
+                        multipart(&*store, &o.key, data.slice(..o.size)).await?;
+                    }
+                    Ok::<(), Error>(())
+                }
+            });
+            futures::future::try_join_all(sequences).await?;
+            (count, 3 * objects.len())
+        }
+        other => return Err(format!("-mode {other}: put or seed").into()),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"{mode}\",\"concurrency\":{concurrency},\"streams\":{streams},\"objects\":{},\"bytes\":{bytes},\
+         \"requests\":{requests},\"seconds\":{seconds}}}",
+        objects.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,3 @@
+module sinets3/bench/proxy
+
+go 1.22

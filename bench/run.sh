@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Benchmark: our plugin against Apache Camel's S3 sink, the seed's request pattern (modelled)
+# and the store's own ceiling, on a local stack of its own (broker, Connect worker, versitygw).
+#
+#   bench/run.sh [--quick]      (--quick: smaller run of the same scenarios, ~10 minutes)
+#   bench/run.sh [--quick] --only S,memory   (development: some scenarios, results in bench/work/results)
+#
+# Writes the table to stdout and bench/results/latest.md, the figures to bench/results/latest.json.
+# State lives in bench/work/ (git-ignored); ports 19092, 19093 (broker), 18083 (Connect),
+# 17070 (versitygw), 17071/17072 (delay proxy and its control API), overridable with
+# BENCH_BROKER_PORT, BENCH_CONTROLLER_PORT, BENCH_CONNECT_PORT, BENCH_S3_PORT, BENCH_PROXY_PORT,
+# BENCH_PROXY_CTL_PORT. Camel's jars are cached in ~/.cache/sinets3 (SINETS3_CACHE).
+# Every process it starts is stopped at the end, also on failure or Ctrl-C.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bench="$repo/bench"
+work="${BENCH_WORK:-$bench/work}"
+cache="${SINETS3_CACHE:-$HOME/.cache/sinets3}"
+camel="$cache/camel-0.11.0"
+
+case "${1:-}" in
+  -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
+
+say() { printf '[bench] %s\n' "$*"; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+PATH="$PATH:/usr/local/go/bin:$HOME/go/bin:$HOME/.cargo/bin"
+command -v go >/dev/null || die "go is needed to build bench/proxy"
+command -v cargo >/dev/null || die "cargo is needed to build bench/ceiling"
+if ! command -v mvn >/dev/null; then
+  say "installing maven (apt-get)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven; } >/dev/null ||
+    die "maven is needed: apt-get install -y maven"
+fi
+
+"$repo/scripts/setup-venv.sh"
+"$repo/.venv/bin/python" -c 'import crc32c' 2>/dev/null ||
+  "$repo/.venv/bin/python" -m pip install -q -r "$bench/requirements.txt"
+compgen -G "$repo/build/plugin/*.jar" >/dev/null || "$repo/scripts/build.sh"
+
+mkdir -p "$work/bin" "$work/plugins"
+(cd "$bench/proxy" && go build -o "$work/bin/proxy" .)
+say "building bench/ceiling (about 2 minutes the first time)"
+CARGO_TARGET_DIR="$work/target" cargo build -q --release --locked --manifest-path "$bench/ceiling/Cargo.toml"
+cp "$work/target/release/bench-ceiling" "$work/bin/ceiling"
+
+# Camel's plugin directory, fetched once.
+want="$(sha256sum "$bench/camel/pom.xml" | cut -d' ' -f1)"
+if [[ ! -f $camel/.pom.sha256 || "$(<"$camel/.pom.sha256")" != "$want" ]]; then
+  say "fetching Apache Camel Kafka Connector 0.11.0 and camel-aws2-s3 3.11.1 into $camel"
+  rm -rf "$camel.tmp"
+  mvn -q -B -Dstyle.color=never -f "$bench/camel/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$camel.tmp" || die "mvn dependency:copy-dependencies failed"
+  rm -rf "$camel" "$bench/camel/target"
+  mv "$camel.tmp" "$camel"
+  echo "$want" >"$camel/.pom.sha256"
+fi
+ln -sfn "$repo/build/plugin" "$work/plugins/sinets3"
+ln -sfn "$camel" "$work/plugins/camel"
+
+# bench.py stops every process it started when it ends, fails, or gets SIGINT / SIGTERM.
+BENCH_WORK="$work" exec "$repo/.venv/bin/python" "$bench/bench.py" "$@"
