@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -199,10 +200,9 @@ def stored_objects(bucket: str) -> list[tuple[str, int]]:
 # ------------------------------------------------------------------------------ the bench
 
 class Bench:
-    def __init__(self, sizes: Sizes, quick: bool):
-        self.sizes, self.quick = sizes, quick
+    def __init__(self, sizes: Sizes):
+        self.sizes = sizes
         self.rows: list[dict] = []
-        self.notes: list[str] = []
         self.proxy: subprocess.Popen | None = None
         self.connect = Connect(f"http://127.0.0.1:{PORTS['connect']}")
         self.access = AccessLog(ACCESS_LOG)
@@ -257,7 +257,6 @@ class Bench:
             print(f"stopping the stack failed: {e}", file=sys.stderr)
 
     def set_delay(self, ms: float) -> None:
-        import urllib.request
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -770,7 +769,7 @@ def main() -> int:
     only = {name for name in args.only.split(",") if name}
     out = Path(args.out or (WORK / "results" if only else BENCH / "results"))
     signal.signal(signal.SIGTERM, interrupted)
-    bench = Bench(QUICK if args.quick else FULL, args.quick)
+    bench = Bench(QUICK if args.quick else FULL)
     started = time.monotonic()
     try:
         bench.main(only)

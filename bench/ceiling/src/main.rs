@@ -12,7 +12,6 @@
 //! Prints one JSON line: objects, bytes, requests, seconds.
 
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload};
@@ -20,6 +19,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 struct Object {
     stream: String,
@@ -102,10 +102,21 @@ async fn main() -> Result<(), Error> {
     let started = Instant::now();
     let (streams, requests) = match mode.as_str() {
         "put" => {
-            futures::stream::iter(objects.iter().map(|o| put(&*store, &o.key, data.slice(..o.size))))
-                .buffer_unordered(concurrency)
-                .try_collect::<Vec<()>>()
-                .await?;
+            // One task per object, `concurrency` at a time: how the engine uploads.
+            let slots = Arc::new(Semaphore::new(concurrency));
+            let tasks: Vec<_> = objects
+                .iter()
+                .map(|o| {
+                    let (store, slots, key, data) = (store.clone(), slots.clone(), o.key.clone(), data.slice(..o.size));
+                    tokio::spawn(async move {
+                        let _slot = slots.acquire_owned().await?;
+                        put(&*store, &key, data).await
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await??;
+            }
             (1, objects.len())
         }
         "seed" => {
@@ -114,16 +125,22 @@ async fn main() -> Result<(), Error> {
                 streams.entry(&o.stream).or_default().push(o);
             }
             let count = streams.len();
-            let sequences = streams.into_values().map(|list| {
-                let (store, data) = (store.clone(), data.clone());
-                async move {
-                    for o in list {
-                        multipart(&*store, &o.key, data.slice(..o.size)).await?;
-                    }
-                    Ok::<(), Error>(())
-                }
-            });
-            futures::future::try_join_all(sequences).await?;
+            let sequences: Vec<_> = streams
+                .into_values()
+                .map(|list| {
+                    let list: Vec<(String, usize)> = list.iter().map(|o| (o.key.clone(), o.size)).collect();
+                    let (store, data) = (store.clone(), data.clone());
+                    tokio::spawn(async move {
+                        for (key, size) in list {
+                            multipart(&*store, &key, data.slice(..size)).await?;
+                        }
+                        Ok::<(), Error>(())
+                    })
+                })
+                .collect();
+            for sequence in sequences {
+                sequence.await??;
+            }
             (count, 3 * objects.len())
         }
         other => return Err(format!("-mode {other}: put or seed").into()),
