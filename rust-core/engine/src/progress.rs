@@ -38,6 +38,9 @@ struct Partition {
     /// Offsets that hold back commits: first offsets of objects not yet stored, and
     /// records not yet reported to the errant-record reporter.
     holds: BTreeSet<i64>,
+    /// Revoked by a rebalance that may give it back to this task: its uploads go on
+    /// until the rebalance tells whether it stays ours.
+    parked: bool,
 }
 
 impl Progress {
@@ -148,13 +151,41 @@ impl Progress {
         Ok(state
             .partitions
             .iter()
+            .filter(|(_, p)| !p.parked)
             .map(|(tp, p)| (tp.clone(), p.holds.first().copied().unwrap_or(p.next_offset)))
             .filter(|(_, offset)| *offset >= 0)
             .collect())
     }
 
-    pub fn forget(&self, tp: &TopicPartition) {
-        self.lock().partitions.remove(tp);
+    /// False once the partition was forgotten (another task owns it now): its uploads
+    /// that have not started are no longer needed.
+    pub fn is_current(&self, tp: &TopicPartition, epoch: u64) -> bool {
+        self.lock().partitions.get(tp).is_some_and(|p| p.epoch == epoch)
+    }
+
+    pub fn park(&self, tp: &TopicPartition) {
+        if let Some(partition) = self.lock().partitions.get_mut(tp) {
+            partition.parked = true;
+        }
+    }
+
+    /// Takes a parked partition back; returns the offset to resume reading at, the one
+    /// after the last record taken, when any was.
+    pub fn revive(&self, tp: &TopicPartition) -> Option<i64> {
+        let mut state = self.lock();
+        let partition = state.partitions.get_mut(tp).filter(|p| p.parked)?;
+        partition.parked = false;
+        Some(partition.next_offset).filter(|offset| *offset >= 0)
+    }
+
+    /// Forgets every parked partition and returns them.
+    pub fn forget_parked(&self) -> Vec<TopicPartition> {
+        let mut state = self.lock();
+        let parked: Vec<_> = state.partitions.iter().filter(|(_, p)| p.parked).map(|(tp, _)| tp.clone()).collect();
+        for tp in &parked {
+            state.partitions.remove(tp);
+        }
+        parked
     }
 
     pub fn wait_for_uploads(&self, timeout: Duration) {
@@ -187,7 +218,8 @@ impl State {
     fn partition(&mut self, tp: &TopicPartition) -> &mut Partition {
         if !self.partitions.contains_key(tp) {
             self.next_epoch += 1;
-            let partition = Partition { epoch: self.next_epoch, next_offset: -1, holds: BTreeSet::new() };
+            let partition =
+                Partition { epoch: self.next_epoch, next_offset: -1, holds: BTreeSet::new(), parked: false };
             self.partitions.insert(tp.clone(), partition);
         }
         self.partitions.get_mut(tp).expect("inserted above")
@@ -234,12 +266,29 @@ mod tests {
         let old_epoch = progress.epoch_of(&tp(1));
         progress.add_buffered(10);
         progress.start_upload(10);
-        progress.forget(&tp(1));
+        progress.park(&tp(1));
+        assert_eq!(progress.forget_parked(), vec![tp(1)]);
+        assert!(!progress.is_current(&tp(1), old_epoch));
         progress.accept(&tp(1), 0);
         progress.hold(&tp(1), 0);
         progress.finish_upload(&tp(1), old_epoch, 0, 10, Ok(()));
         assert_eq!(progress.committable().unwrap(), vec![(tp(1), 0)]);
         assert_eq!(progress.bytes_in_use(), 0);
+    }
+
+    #[test]
+    fn a_parked_partition_handed_back_keeps_its_holds_and_resumes_after_its_last_record() {
+        let progress = Progress::new(1 << 20);
+        for offset in 0..4 {
+            progress.accept(&tp(0), offset);
+        }
+        progress.hold(&tp(0), 2);
+        progress.park(&tp(0));
+        assert!(progress.committable().unwrap().is_empty(), "a parked partition is not committed");
+        assert_eq!(progress.revive(&tp(0)), Some(4));
+        assert_eq!(progress.revive(&tp(0)), None, "revived twice");
+        assert!(progress.forget_parked().is_empty());
+        assert_eq!(progress.committable().unwrap(), vec![(tp(0), 2)]);
     }
 
     #[test]

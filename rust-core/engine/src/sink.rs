@@ -70,6 +70,7 @@ impl Sink {
     /// when memory is full for too long, none of it (`Backpressure`) so Connect can retry.
     pub fn put(&self, batch: Bytes) -> Result<PutOutcome, SinkError> {
         self.progress.check_healthy()?;
+        self.forget_parked();
         self.close_idle_objects();
         let records = decode_batch(batch)?;
         let now_ms = wallclock_ms();
@@ -145,10 +146,11 @@ impl Sink {
         let deadline = Instant::now() + self.config.retry_timeout;
         runtime.spawn(async move {
             let uploads = object.files.into_iter().map(|(key, data)| {
-                let (store, slots) = (store.clone(), slots.clone());
+                let (store, slots, progress, tp) = (store.clone(), slots.clone(), progress.clone(), tp.clone());
                 async move {
                     let _slot = slots.acquire_owned().await.map_err(|_| SinkError::Closed)?;
-                    upload_with_retry(&*store, key, data, part_size, deadline).await
+                    let still_ours = || progress.is_current(&tp, epoch);
+                    upload_with_retry(&*store, key, data, part_size, deadline, still_ours).await
                 }
             });
             let result = futures::future::try_join_all(uploads).await.map(|_| ());
@@ -204,15 +206,36 @@ impl Sink {
         self.progress.committable()
     }
 
-    /// Forgets partitions this task no longer owns; their open objects are dropped (their
-    /// offsets were not committed, so the next owner reads them again).
+    /// Partitions revoked by a rebalance. Connect's default (eager) protocol revokes every
+    /// partition before each assignment and often hands most of them back, so they are
+    /// kept, uploads and open objects included, until the rebalance ends.
     pub fn close_partitions(&self, partitions: &[TopicPartition]) {
-        let mut open = self.lock_open();
         for tp in partitions {
+            self.progress.park(tp);
+        }
+    }
+
+    /// Partitions assigned by a rebalance. For those this task held before, returns the
+    /// offset to resume reading at: every record before it is stored or being stored.
+    /// Revoked partitions not handed back are forgotten.
+    pub fn open_partitions(&self, partitions: &[TopicPartition]) -> Vec<(TopicPartition, i64)> {
+        let resume = partitions.iter().filter_map(|tp| Some((tp.clone(), self.progress.revive(tp)?))).collect();
+        self.forget_parked();
+        resume
+    }
+
+    /// Drops what is left of partitions another task owns now: open objects (their offsets
+    /// were not committed, so the next owner reads them again) and uploads not yet started.
+    fn forget_parked(&self) {
+        let gone = self.progress.forget_parked();
+        if gone.is_empty() {
+            return;
+        }
+        let mut open = self.lock_open();
+        for tp in &gone {
             if let Some(object) = open.remove(tp) {
                 self.progress.drop_buffered(object.bytes);
             }
-            self.progress.forget(tp);
         }
     }
 
@@ -238,17 +261,22 @@ impl Drop for Sink {
 }
 
 /// Uploads one object, retrying with backoff and jitter until it succeeds, fails for a
-/// reason no retry can fix, or `deadline` passes.
+/// reason no retry can fix, or `deadline` passes. Gives up quietly once the partition
+/// belongs to another task, which stores the object itself.
 async fn upload_with_retry(
     store: &dyn ObjectStore,
     key: String,
     data: Bytes,
     part_size: usize,
     deadline: Instant,
+    still_ours: impl Fn() -> bool,
 ) -> Result<(), SinkError> {
     let path = Path::from(key.as_str());
     let mut backoff = Duration::from_millis(100);
     loop {
+        if !still_ours() {
+            return Ok(());
+        }
         match store::upload(store, &path, data.clone(), part_size).await {
             Ok(()) => return Ok(()),
             Err(e) if store::is_permanent(&e) || Instant::now() >= deadline => {

@@ -82,6 +82,10 @@ impl Versitygw {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    fn has_object(&self, key: &str) -> bool {
+        self.root.path().join(BUCKET).join(key).exists()
+    }
+
     fn object(&self, key: &str) -> Vec<u8> {
         let path = self.root.path().join(BUCKET).join(key);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -226,6 +230,41 @@ fn an_upload_that_keeps_failing_fails_the_sink_without_committing() {
     };
     assert!(matches!(error, SinkError::UploadFailed { .. }), "{error}");
     assert!(sink.put(batch(1, &[b"more".to_vec()])).is_err());
+}
+
+fn partition_0() -> TopicPartition {
+    TopicPartition { topic: "t".into(), partition: 0 }
+}
+
+#[test]
+fn a_partition_handed_back_by_a_rebalance_resumes_after_what_it_took() {
+    let mut server = Versitygw::start();
+    let sink = Sink::start(config(&server, json!({}))).unwrap();
+    server.stop();
+    sink.put(batch(0, &[b"a".to_vec(), b"b".to_vec()])).unwrap();
+    sink.close_partitions(&[partition_0()]);
+    assert_eq!(sink.open_partitions(&[partition_0()]), vec![(partition_0(), 2)]);
+    server.run();
+    assert_eq!(wait_committed(&sink, 2, Duration::from_secs(30)).unwrap(), 2);
+    assert_eq!(server.object(&key(1, ".bin")), b"b");
+    sink.close();
+}
+
+#[test]
+fn a_partition_moved_to_another_task_drops_its_pending_uploads() {
+    let mut server = Versitygw::start();
+    let sink = Sink::start(config(&server, json!({}))).unwrap();
+    server.stop();
+    sink.put(batch(0, &[b"moved".to_vec()])).unwrap();
+    sink.close_partitions(&[partition_0()]);
+    assert!(sink.open_partitions(&[]).is_empty());
+    // Longer than one failed attempt and its backoff: the retry loop has seen the move.
+    std::thread::sleep(Duration::from_secs(2));
+    server.run();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!server.has_object(&key(0, ".bin")), "an upload went on for a partition this task lost");
+    assert!(sink.committable().unwrap().is_empty());
+    sink.close();
 }
 
 fn start_error_key(config: SinkConfig) -> String {

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use jni::objects::{JByteArray, JClass, JString};
 use jni::sys::{jbyteArray, jlong, jstring};
 use jni::JNIEnv;
-use s3sink_engine::record::{decode_partitions, encode_failures, encode_partitions};
+use s3sink_engine::record::{decode_partitions, encode_failures, encode_partitions, TopicPartition};
 use s3sink_engine::{ErrorClass, Sink, SinkConfig, SinkError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -78,6 +78,11 @@ fn bytes_of(env: &JNIEnv, array: &JByteArray) -> Result<Bytes, Failure> {
     Ok(Bytes::from(env.convert_byte_array(array)?))
 }
 
+/// A packed list of partitions (the partition-offset layout, offsets ignored).
+fn partitions_of(env: &JNIEnv, array: &JByteArray) -> Result<Vec<TopicPartition>, Failure> {
+    Ok(decode_partitions(bytes_of(env, array)?)?.into_iter().map(|(tp, _)| tp).collect())
+}
+
 fn byte_array(env: &JNIEnv, bytes: &[u8]) -> Result<jbyteArray, Failure> {
     Ok(env.byte_array_from_slice(bytes)?.into_raw())
 }
@@ -143,10 +148,23 @@ pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeSink_nativeClosePa
     partitions: JByteArray,
 ) {
     guarded(&mut env, (), |env| {
-        let partitions: Vec<_> =
-            decode_partitions(bytes_of(env, &partitions)?)?.into_iter().map(|(tp, _)| tp).collect();
+        let partitions = partitions_of(env, &partitions)?;
         sink(handle)?.close_partitions(&partitions);
         Ok(())
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeSink_nativeOpenPartitions(
+    mut env: JNIEnv,
+    _class: JClass,
+    handle: jlong,
+    partitions: JByteArray,
+) -> jbyteArray {
+    guarded(&mut env, std::ptr::null_mut(), |env| {
+        let partitions = partitions_of(env, &partitions)?;
+        let resume = sink(handle)?.open_partitions(&partitions);
+        byte_array(env, &encode_partitions(&resume))
     })
 }
 

@@ -55,6 +55,11 @@ final class NativeSink implements AutoCloseable {
     nativeClosePartitions(liveHandle(), partitions);
   }
 
+  /** Returns, packed, where to resume partitions this engine held before the rebalance. */
+  synchronized byte[] openPartitions(byte[] partitions) {
+    return nativeOpenPartitions(liveHandle(), partitions);
+  }
+
   @Override
   public synchronized void close() {
     if (handle != 0) {
@@ -82,6 +87,8 @@ final class NativeSink implements AutoCloseable {
   private static native byte[] nativeCommittable(long handle);
 
   private static native void nativeClosePartitions(long handle, byte[] partitions);
+
+  private static native byte[] nativeOpenPartitions(long handle, byte[] partitions);
 
   private static native void nativeClose(long handle);
 

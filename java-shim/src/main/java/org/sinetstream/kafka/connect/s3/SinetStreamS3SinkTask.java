@@ -113,6 +113,23 @@ public class SinetStreamS3SinkTask extends SinkTask {
     // preCommit decides what is committed; nothing is forced out here.
   }
 
+  /**
+   * Partitions this task held before the rebalance continue after the records it already
+   * took (stored or being stored) instead of re-reading them from the committed offset.
+   */
+  @Override
+  public void open(Collection<TopicPartition> partitions) {
+    if (sink == null || partitions.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, Long> resume =
+        RecordBatchCodec.decodePartitionOffsets(sink.openPartitions(RecordBatchCodec.encodePartitions(partitions)));
+    if (!resume.isEmpty()) {
+      log.debug("Partitions kept through the rebalance, resuming at {}", resume);
+      context.offset(resume);
+    }
+  }
+
   @Override
   public void close(Collection<TopicPartition> partitions) {
     if (sink != null && !partitions.isEmpty()) {

@@ -15,10 +15,12 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.Config;
 import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.connect.sink.SinkRecord;
+import org.apache.kafka.connect.sink.SinkTaskContext;
 import org.junit.Test;
 
 /** Through the packaged jar: the engine is extracted from it and stores into a directory. */
@@ -79,6 +81,25 @@ public class NativeRoundTripTest {
   }
 
   @Test
+  public void aPartitionHandedBackByARebalanceResumesAfterTheRecordsItTook() throws Exception {
+    RecordingContext context = new RecordingContext();
+    SinetStreamS3SinkTask task = new SinetStreamS3SinkTask();
+    task.initialize(context);
+    task.start(fileStore(Files.createTempDirectory("sinets3-rebalance")));
+    TopicPartition kept = new TopicPartition("sinetstream.sensor", 0);
+    TopicPartition gained = new TopicPartition("sinetstream.sensor", 1);
+    task.open(Collections.singletonList(kept));
+    assertTrue(context.offsets.isEmpty());
+    byte[] payload = "{}".getBytes(StandardCharsets.UTF_8);
+    task.put(Arrays.asList(record(7, SinetStreamMessages.v3(SEND_MICROS, payload)),
+        record(8, SinetStreamMessages.v3(SEND_MICROS, payload))));
+    task.close(Collections.singletonList(kept));
+    task.open(Arrays.asList(kept, gained));
+    assertEquals(Collections.singletonMap(kept, 9L), context.offsets);
+    task.stop();
+  }
+
+  @Test
   public void engineChecksAreReportedOnTheirKeys() throws IOException {
     Map<String, String> props = fileStore(Files.createTempDirectory("sinets3-validate"));
     props.put("path.format", "'year=YYYY");
@@ -99,6 +120,43 @@ public class NativeRoundTripTest {
     List<String> errors = S3SinkConfigTest.errorsOf(result, "store.url");
     assertEquals(errors.toString(), 1, errors.size());
     assertFalse(result.toString().contains("never-shown-secret-123"));
+  }
+
+  /** The parts of Connect's task context the task uses; records rewinds. */
+  private static final class RecordingContext implements SinkTaskContext {
+    final Map<TopicPartition, Long> offsets = new HashMap<>();
+
+    @Override
+    public Map<String, String> configs() {
+      return Collections.emptyMap();
+    }
+
+    @Override
+    public void offset(Map<TopicPartition, Long> offsets) {
+      this.offsets.putAll(offsets);
+    }
+
+    @Override
+    public void offset(TopicPartition tp, long offset) {
+      offsets.put(tp, offset);
+    }
+
+    @Override
+    public void timeout(long timeoutMs) {}
+
+    @Override
+    public Set<TopicPartition> assignment() {
+      return Collections.emptySet();
+    }
+
+    @Override
+    public void pause(TopicPartition... partitions) {}
+
+    @Override
+    public void resume(TopicPartition... partitions) {}
+
+    @Override
+    public void requestCommit() {}
   }
 
   private static Long waitForCommittable(NativeSink sink, TopicPartition tp, long wanted) throws InterruptedException {
