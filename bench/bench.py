@@ -52,6 +52,9 @@ BYTE_ARRAY = "org.apache.kafka.connect.converters.ByteArrayConverter"
 OURS_CLASS = "org.sinetstream.kafka.connect.s3.SinetStreamS3SinkConnector"
 CAMEL_CLASS = "org.apache.camel.kafkaconnector.CamelSinkConnector"
 ACCESS_LOG = STACK_DIR / "logs" / "s3-access.log"
+# How often the bench worker commits offsets (the local stack: 1 s, Connect's default: 60 s).
+# Every row waits for the commit after its last object, up to this long, whatever the system.
+OFFSET_FLUSH_MS = 200
 HOSTS_FILE = WORK / "hosts"
 CEILING = WORK / "bin" / "ceiling"
 PROXY = WORK / "bin" / "proxy"
@@ -113,7 +116,8 @@ def stack_env(**extra) -> dict:
     env = dict(os.environ, SINETS3_STACK_DIR=str(STACK_DIR), SINETS3_PLUGIN_DIR=str(WORK / "plugins"),
                SINETS3_BROKER_PORT=str(PORTS["broker"]), SINETS3_CONTROLLER_PORT=str(PORTS["controller"]),
                SINETS3_CONNECT_PORT=str(PORTS["connect"]), SINETS3_S3_PORT=str(PORTS["s3"]),
-               SINETS3_S3_ACCESS_KEY=ACCESS, SINETS3_S3_SECRET_KEY=SECRET)
+               SINETS3_S3_ACCESS_KEY=ACCESS, SINETS3_S3_SECRET_KEY=SECRET,
+               SINETS3_OFFSET_FLUSH_MS=str(OFFSET_FLUSH_MS))
     env.pop("JDK_JAVA_OPTIONS", None)
     env.update(extra)
     return env

@@ -43,7 +43,7 @@ compgen -G "$repo/build/plugin/*.jar" >/dev/null || "$repo/scripts/build.sh"
 mkdir -p "$work/bin" "$work/plugins"
 (cd "$bench/proxy" && go build -o "$work/bin/proxy" .)
 say "building bench/ceiling (about 2 minutes the first time)"
-CARGO_TARGET_DIR="$work/target" cargo build -q --release --locked --manifest-path "$bench/ceiling/Cargo.toml"
+CARGO_TARGET_DIR="$work/target" cargo build -q --release --locked --manifest-path "$repo/Cargo.toml" -p bench-ceiling
 cp "$work/target/release/bench-ceiling" "$work/bin/ceiling"
 
 # Camel's plugin directory, fetched once.

@@ -1,6 +1,6 @@
 //! The store's ceiling: stores a list of objects into an S3 store as fast as the store allows,
-//! with no Kafka involved, through the same client as the connector's engine (`object_store`
-//! with the engine's client options), so only the store and the request pattern differ.
+//! with no Kafka involved, through the connector engine's own S3 client (`object_store`,
+//! built by the engine's `store::open_store`), so only the store and the request pattern differ.
 //!
 //!   ceiling -endpoint http://127.0.0.1:17070 -bucket B -mode put -concurrency 32 < manifest
 //!   ceiling -endpoint ... -bucket B -mode seed < manifest
@@ -12,13 +12,14 @@
 //! Prints one JSON line: objects, bytes, requests, seconds.
 
 use bytes::Bytes;
-use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use s3sink_engine::config::{StoreConfig, StoreLocation};
+use s3sink_engine::store;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::Semaphore;
 
 struct Object {
@@ -50,24 +51,17 @@ fn read_manifest() -> Result<Vec<Object>, Error> {
     Ok(objects)
 }
 
-/// The engine's S3 client (rust-core/engine/src/store.rs), path-style, against `endpoint`.
+/// The engine's own S3 client (`store::open_store`), path-style, against `endpoint`.
 fn open_store(endpoint: &str, bucket: &str, access: &str, secret: &str) -> Result<Arc<dyn ObjectStore>, Error> {
-    let store = AmazonS3Builder::new()
-        .with_endpoint(endpoint)
-        .with_virtual_hosted_style_request(false)
-        .with_bucket_name(bucket)
-        .with_region("us-east-1")
-        .with_access_key_id(access)
-        .with_secret_access_key(secret)
-        .with_client_options(
-            ClientOptions::new()
-                .with_connect_timeout(Duration::from_secs(5))
-                .with_timeout(Duration::from_secs(120))
-                .with_pool_max_idle_per_host(64)
-                .with_allow_http(true),
-        )
-        .build()?;
-    Ok(Arc::new(store))
+    let config = StoreConfig {
+        location: StoreLocation::S3 { endpoint: Some(endpoint.to_string()) },
+        bucket: bucket.to_string(),
+        region: "us-east-1".to_string(),
+        path_style: true,
+        access_key_id: Some(access.to_string()),
+        secret_access_key: Some(secret.to_string()),
+    };
+    Ok(store::open_store(&config)?)
 }
 
 async fn put(store: &dyn ObjectStore, key: &str, data: Bytes) -> Result<(), Error> {

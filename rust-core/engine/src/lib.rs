@@ -1,6 +1,7 @@
 //! The sink engine: everything the connector does except talking to the JVM.
 //! `Sink` is the entry point; `record` holds the byte layouts shared with Java.
 
+pub mod concurrency;
 pub mod config;
 pub mod decoding;
 pub mod error;

@@ -1,6 +1,7 @@
 //! The sink engine behind one Connect task: takes record batches, groups them into
 //! objects, uploads them concurrently and tells which offsets are durable.
 
+use crate::concurrency::UploadSlots;
 use crate::config::SinkConfig;
 use crate::decoding::{decode_record, DecodedRecord, RecordFailure};
 use crate::error::SinkError;
@@ -16,7 +17,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::runtime::Runtime;
-use tokio::sync::Semaphore;
 
 /// How long `put` waits for upload room before asking Connect to retry the batch.
 const PUT_WAIT: Duration = Duration::from_secs(10);
@@ -36,7 +36,7 @@ pub struct Sink {
     runtime: Option<Arc<Runtime>>,
     progress: Arc<Progress>,
     open: Mutex<HashMap<TopicPartition, OpenObject>>,
-    upload_slots: Arc<Semaphore>,
+    upload_slots: Arc<UploadSlots>,
 }
 
 impl Sink {
@@ -52,7 +52,7 @@ impl Sink {
             return Err(e);
         }
         Ok(Sink {
-            upload_slots: Arc::new(Semaphore::new(config.upload_concurrency)),
+            upload_slots: UploadSlots::new(config.upload_concurrency_floor, config.upload_concurrency),
             progress: Arc::new(Progress::new(config.max_inflight_bytes)),
             config: Arc::new(config),
             decoder,
@@ -148,9 +148,14 @@ impl Sink {
             let uploads = object.files.into_iter().map(|(key, data)| {
                 let (store, slots, progress, tp) = (store.clone(), slots.clone(), progress.clone(), tp.clone());
                 async move {
-                    let _slot = slots.acquire_owned().await.map_err(|_| SinkError::Closed)?;
+                    let slot = slots.acquire().await?;
+                    let single_put = data.len() <= part_size;
                     let still_ours = || progress.is_current(&tp, epoch);
-                    upload_with_retry(&*store, key, data, part_size, deadline, still_ours).await
+                    let attempts = upload_with_retry(&*store, key, data, part_size, deadline, still_ours).await?;
+                    if attempts == 1 && single_put {
+                        slot.completed();
+                    }
+                    Ok::<(), SinkError>(())
                 }
             });
             let result = futures::future::try_join_all(uploads).await.map(|_| ());
@@ -262,7 +267,7 @@ impl Drop for Sink {
 
 /// Uploads one object, retrying with backoff and jitter until it succeeds, fails for a
 /// reason no retry can fix, or `deadline` passes. Gives up quietly once the partition
-/// belongs to another task, which stores the object itself.
+/// belongs to another task, which stores the object itself. Returns the attempts made.
 async fn upload_with_retry(
     store: &dyn ObjectStore,
     key: String,
@@ -270,15 +275,17 @@ async fn upload_with_retry(
     part_size: usize,
     deadline: Instant,
     still_ours: impl Fn() -> bool,
-) -> Result<(), SinkError> {
+) -> Result<u32, SinkError> {
     let path = Path::from(key.as_str());
     let mut backoff = Duration::from_millis(100);
+    let mut attempts = 0;
     loop {
         if !still_ours() {
-            return Ok(());
+            return Ok(attempts);
         }
+        attempts += 1;
         match store::upload(store, &path, data.clone(), part_size).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(attempts),
             Err(e) if store::is_permanent(&e) || Instant::now() >= deadline => {
                 return Err(SinkError::UploadFailed { key, message: e.to_string() });
             }

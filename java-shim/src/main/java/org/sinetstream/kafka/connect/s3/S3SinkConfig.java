@@ -101,8 +101,14 @@ public final class S3SinkConfig extends AbstractConfig {
   static final String PART_SIZE_DOC = "Objects up to this size are one PUT; larger ones are multipart uploads "
       + "with parts of this size, sent in parallel.";
   public static final String CONCURRENCY_CONFIG = "upload.concurrency";
-  static final int CONCURRENCY_DEFAULT = 32;
-  static final String CONCURRENCY_DOC = "Objects uploaded at the same time by one task.";
+  static final int CONCURRENCY_DEFAULT = 64;
+  static final String CONCURRENCY_DOC = "The most objects one task uploads at the same time. The task adapts how many "
+      + "it sends at once, between upload.concurrency.min and this, to the store's latency: more while requests "
+      + "take about as long as the fastest (a distant store), fewer when they queue in a busy store.";
+  public static final String CONCURRENCY_MIN_CONFIG = "upload.concurrency.min";
+  static final int CONCURRENCY_MIN_DEFAULT = 8;
+  static final String CONCURRENCY_MIN_DOC = "The fewest objects one task keeps uploading at the same time when it "
+      + "has enough to upload; equal to upload.concurrency, it fixes the number.";
   public static final String INFLIGHT_CONFIG = "upload.max.inflight.bytes";
   static final long INFLIGHT_DEFAULT = 128L * 1024 * 1024;
   static final String INFLIGHT_DOC = "Bound on the bytes a task holds that are not yet stored; put() waits, then "
@@ -199,6 +205,8 @@ public final class S3SinkConfig extends AbstractConfig {
         Importance.LOW, PART_SIZE_DOC, UPLOAD_GROUP, ++order, Width.SHORT, "Part size");
     def.define(CONCURRENCY_CONFIG, Type.INT, CONCURRENCY_DEFAULT, ConfigDef.Range.between(1, 1024),
         Importance.LOW, CONCURRENCY_DOC, UPLOAD_GROUP, ++order, Width.SHORT, "Upload concurrency");
+    def.define(CONCURRENCY_MIN_CONFIG, Type.INT, CONCURRENCY_MIN_DEFAULT, ConfigDef.Range.between(1, 1024),
+        Importance.LOW, CONCURRENCY_MIN_DOC, UPLOAD_GROUP, ++order, Width.SHORT, "Upload concurrency floor");
     def.define(INFLIGHT_CONFIG, Type.LONG, INFLIGHT_DEFAULT, ConfigDef.Range.atLeast(1024 * 1024),
         Importance.MEDIUM, INFLIGHT_DOC, UPLOAD_GROUP, ++order, Width.SHORT, "In-flight bytes");
     def.define(RETRY_TIMEOUT_CONFIG, Type.LONG, RETRY_TIMEOUT_DEFAULT, ConfigDef.Range.atLeast(0),

@@ -1,0 +1,206 @@
+//! How many uploads of one task run at once. The limit moves between a floor and
+//! `upload.concurrency` with the store's latency, the way TCP Vegas sizes its window: a far
+//! store (tens of milliseconds per request) needs many requests in flight and answers them
+//! as fast with more, so the limit grows; a busy nearby store only queues extra requests,
+//! which then take several times longer than the fastest seen, so the limit shrinks.
+
+use crate::error::SinkError;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Typical latency at most this many times the fastest: the store has room for more.
+const GROW_BELOW: f64 = 1.6;
+/// Typical latency at least this many times the fastest: requests wait in the store.
+const SHRINK_ABOVE: f64 = 3.0;
+/// Windows after which the fastest latency is measured anew (paths and loads change).
+const WINDOWS_PER_BASE: u32 = 50;
+
+pub struct UploadSlots {
+    permits: Arc<Semaphore>,
+    state: Mutex<State>,
+    floor: usize,
+    ceiling: usize,
+}
+
+struct State {
+    limit: usize,
+    /// Permits to take out of circulation as uploads end, after the limit went down.
+    to_retire: usize,
+    /// The fastest latency seen lately.
+    base: Option<Duration>,
+    windows_since_base: u32,
+    /// Until the store first shows queueing the limit doubles per window, as TCP's slow
+    /// start does, so a distant store gets its many requests in flight within a few trips.
+    slow_start: bool,
+    /// Latencies of the current window: as many requests as the limit allows at once.
+    window: Vec<Duration>,
+}
+
+/// Room for one upload; gives the room back (or retires it) when dropped.
+pub struct Slot {
+    permit: Option<OwnedSemaphorePermit>,
+    slots: Arc<UploadSlots>,
+    started: Instant,
+}
+
+impl UploadSlots {
+    pub fn new(floor: usize, ceiling: usize) -> Arc<UploadSlots> {
+        let ceiling = ceiling.max(1);
+        let floor = floor.clamp(1, ceiling);
+        let limit = 16.clamp(floor, ceiling);
+        let state =
+            State { limit, to_retire: 0, base: None, windows_since_base: 0, slow_start: true, window: Vec::new() };
+        Arc::new(UploadSlots { permits: Arc::new(Semaphore::new(limit)), state: Mutex::new(state), floor, ceiling })
+    }
+
+    pub async fn acquire(self: &Arc<Self>) -> Result<Slot, SinkError> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| SinkError::Closed)?;
+        Ok(Slot { permit: Some(permit), slots: self.clone(), started: Instant::now() })
+    }
+
+    pub fn limit(&self) -> usize {
+        self.lock().limit
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, latency: Duration) {
+        let mut state = self.lock();
+        state.window.push(latency);
+        if state.window.len() < state.limit {
+            return;
+        }
+        let typical = median(&mut state.window);
+        let fastest = state.window.iter().copied().min().unwrap_or(typical);
+        state.window.clear();
+        state.windows_since_base += 1;
+        let base = match state.base {
+            Some(base) if state.windows_since_base < WINDOWS_PER_BASE => base.min(fastest),
+            _ => {
+                state.windows_since_base = 0;
+                fastest
+            }
+        };
+        state.base = Some(base);
+        let slowdown = typical.as_secs_f64() / base.as_secs_f64().max(1e-6);
+        let limit = state.limit;
+        if slowdown <= GROW_BELOW {
+            let step = if state.slow_start { limit } else { (limit / 4).max(1) };
+            self.resize(&mut state, (limit + step).min(self.ceiling));
+        } else if slowdown >= SHRINK_ABOVE {
+            state.slow_start = false;
+            self.resize(&mut state, limit.saturating_sub((limit / 8).max(1)).max(self.floor));
+        }
+    }
+
+    fn resize(&self, state: &mut State, limit: usize) {
+        if limit > state.limit {
+            let added = limit - state.limit;
+            let unretired = added.min(state.to_retire);
+            state.to_retire -= unretired;
+            self.permits.add_permits(added - unretired);
+        } else {
+            state.to_retire += state.limit - limit;
+            while state.to_retire > 0 {
+                match self.permits.try_acquire() {
+                    Ok(idle) => {
+                        idle.forget();
+                        state.to_retire -= 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        state.limit = limit;
+    }
+
+    /// True when a permit coming back must be retired instead.
+    fn retire_one(&self) -> bool {
+        let mut state = self.lock();
+        let retire = state.to_retire > 0;
+        if retire {
+            state.to_retire -= 1;
+        }
+        retire
+    }
+}
+
+impl Slot {
+    /// The upload went through in one attempt: its time tells the store's latency.
+    pub fn completed(self) {
+        self.slots.record(self.started.elapsed());
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            if self.slots.retire_one() {
+                permit.forget();
+            }
+        }
+    }
+}
+
+fn median(latencies: &mut [Duration]) -> Duration {
+    let middle = latencies.len() / 2;
+    *latencies.select_nth_unstable(middle).1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(slots: &UploadSlots, latency_ms: u64, windows: usize) {
+        for _ in 0..windows {
+            for _ in 0..slots.limit() {
+                slots.record(Duration::from_millis(latency_ms));
+            }
+        }
+    }
+
+    #[test]
+    fn a_far_store_with_steady_latency_gets_up_to_the_ceiling() {
+        let slots = UploadSlots::new(8, 64);
+        assert_eq!(slots.limit(), 16);
+        feed(&slots, 20, 1);
+        assert_eq!(slots.limit(), 32, "doubles until the store queues");
+        feed(&slots, 20, 5);
+        assert_eq!(slots.limit(), 64);
+        assert_eq!(slots.permits.available_permits(), 64);
+    }
+
+    #[test]
+    fn a_store_that_queues_requests_gets_down_to_the_floor() {
+        let slots = UploadSlots::new(8, 64);
+        feed(&slots, 1, 1);
+        feed(&slots, 5, 20);
+        assert_eq!(slots.limit(), 8);
+        assert_eq!(slots.permits.available_permits(), 8);
+        feed(&slots, 1, 1);
+        assert_eq!(slots.limit(), 10, "after queueing was seen, grows by a quarter");
+    }
+
+    #[test]
+    fn permits_in_use_are_retired_when_they_come_back() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let slots = UploadSlots::new(1, 64);
+        let held: Vec<_> = (0..16).map(|_| runtime.block_on(slots.acquire()).unwrap()).collect();
+        let mut state = slots.lock();
+        slots.resize(&mut state, 10);
+        drop(state);
+        drop(held);
+        assert_eq!(slots.permits.available_permits(), 10);
+    }
+
+    #[test]
+    fn floor_equal_to_the_ceiling_fixes_the_limit() {
+        let slots = UploadSlots::new(32, 32);
+        feed(&slots, 1, 1);
+        feed(&slots, 50, 10);
+        assert_eq!(slots.limit(), 32);
+    }
+}
