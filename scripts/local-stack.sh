@@ -250,7 +250,8 @@ broker_answers() { port_busy "$broker_port"; }
 broker_log_offset=0 # size of broker.log before this start: only newer lines count
 broker_ready() {
   port_busy "$broker_port" &&
-    tail -c "+$((broker_log_offset + 1))" "$logs/broker.log" 2>/dev/null | grep -q 'Kafka Server started'
+    # grep reads to the end (no -q): an early exit would fail tail with SIGPIPE under pipefail.
+    tail -c "+$((broker_log_offset + 1))" "$logs/broker.log" 2>/dev/null | grep 'Kafka Server started' >/dev/null
 }
 connect_ready() {
   curl -sf --max-time 5 -o /dev/null "$connect_url/connectors" &&

@@ -56,6 +56,12 @@ impl Progress {
         self.lock().check_healthy()
     }
 
+    /// False for a record taken before: Connect delivers again, from the committed offset,
+    /// what this task took of a partition that a rebalance handed back to it.
+    pub fn is_new(&self, tp: &TopicPartition, offset: i64) -> bool {
+        self.lock().partitions.get(tp).is_none_or(|p| offset >= p.next_offset)
+    }
+
     /// Registers `offset` as taken; false when it was taken before (a redelivery).
     pub fn accept(&self, tp: &TopicPartition, offset: i64) -> bool {
         let mut state = self.lock();
@@ -169,13 +175,11 @@ impl Progress {
         }
     }
 
-    /// Takes a parked partition back; returns the offset to resume reading at, the one
-    /// after the last record taken, when any was.
-    pub fn revive(&self, tp: &TopicPartition) -> Option<i64> {
-        let mut state = self.lock();
-        let partition = state.partitions.get_mut(tp).filter(|p| p.parked)?;
-        partition.parked = false;
-        Some(partition.next_offset).filter(|offset| *offset >= 0)
+    /// Takes a parked partition back, with what it had taken and its uploads.
+    pub fn revive(&self, tp: &TopicPartition) {
+        if let Some(partition) = self.lock().partitions.get_mut(tp) {
+            partition.parked = false;
+        }
     }
 
     /// Forgets every parked partition and returns them.
@@ -277,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn a_parked_partition_handed_back_keeps_its_holds_and_resumes_after_its_last_record() {
+    fn a_parked_partition_handed_back_keeps_what_it_took_and_its_holds() {
         let progress = Progress::new(1 << 20);
         for offset in 0..4 {
             progress.accept(&tp(0), offset);
@@ -285,9 +289,9 @@ mod tests {
         progress.hold(&tp(0), 2);
         progress.park(&tp(0));
         assert!(progress.committable().unwrap().is_empty(), "a parked partition is not committed");
-        assert_eq!(progress.revive(&tp(0)), Some(4));
-        assert_eq!(progress.revive(&tp(0)), None, "revived twice");
+        progress.revive(&tp(0));
         assert!(progress.forget_parked().is_empty());
+        assert!(!progress.is_new(&tp(0), 3) && progress.is_new(&tp(0), 4));
         assert_eq!(progress.committable().unwrap(), vec![(tp(0), 2)]);
     }
 

@@ -73,16 +73,20 @@ impl Sink {
         self.forget_parked();
         self.close_idle_objects();
         let records = decode_batch(batch)?;
+        let fresh: Vec<(usize, &RecordRef)> =
+            records.iter().enumerate().filter(|(_, r)| self.progress.is_new(&r.tp, r.offset)).collect();
         let now_ms = wallclock_ms();
-        let decoded: Vec<_> =
-            records.iter().map(|r| decode_record(&self.decoder, self.config.timestamp_extractor, r, now_ms)).collect();
+        let decoded: Vec<_> = fresh
+            .iter()
+            .map(|(_, r)| decode_record(&self.decoder, self.config.timestamp_extractor, r, now_ms))
+            .collect();
         let needed = decoded.iter().flatten().map(|d| d.payload.len()).sum();
         self.wait_for_room(needed)?;
         let mut outcome = PutOutcome::default();
         let mut closed = Vec::new();
         {
             let mut open = self.lock_open();
-            for (index, (record, result)) in records.iter().zip(decoded).enumerate() {
+            for ((index, record), result) in fresh.into_iter().zip(decoded) {
                 if !self.progress.accept(&record.tp, record.offset) {
                     continue; // already taken: Connect redelivered it
                 }
@@ -220,13 +224,14 @@ impl Sink {
         }
     }
 
-    /// Partitions assigned by a rebalance. For those this task held before, returns the
-    /// offset to resume reading at: every record before it is stored or being stored.
-    /// Revoked partitions not handed back are forgotten.
-    pub fn open_partitions(&self, partitions: &[TopicPartition]) -> Vec<(TopicPartition, i64)> {
-        let resume = partitions.iter().filter_map(|tp| Some((tp.clone(), self.progress.revive(tp)?))).collect();
+    /// Partitions assigned by a rebalance. Those this task held before keep what it took:
+    /// Connect delivers them again from the committed offset, and records already taken are
+    /// skipped instead of stored twice. Revoked partitions not handed back are forgotten.
+    pub fn open_partitions(&self, partitions: &[TopicPartition]) {
+        for tp in partitions {
+            self.progress.revive(tp);
+        }
         self.forget_parked();
-        resume
     }
 
     /// Drops what is left of partitions another task owns now: open objects (their offsets

@@ -160,11 +160,11 @@ pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeSink_nativeOpenPar
     _class: JClass,
     handle: jlong,
     partitions: JByteArray,
-) -> jbyteArray {
-    guarded(&mut env, std::ptr::null_mut(), |env| {
+) {
+    guarded(&mut env, (), |env| {
         let partitions = partitions_of(env, &partitions)?;
-        let resume = sink(handle)?.open_partitions(&partitions);
-        byte_array(env, &encode_partitions(&resume))
+        sink(handle)?.open_partitions(&partitions);
+        Ok(())
     })
 }
 

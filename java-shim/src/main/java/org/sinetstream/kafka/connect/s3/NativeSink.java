@@ -55,9 +55,8 @@ final class NativeSink implements AutoCloseable {
     nativeClosePartitions(liveHandle(), partitions);
   }
 
-  /** Returns, packed, where to resume partitions this engine held before the rebalance. */
-  synchronized byte[] openPartitions(byte[] partitions) {
-    return nativeOpenPartitions(liveHandle(), partitions);
+  synchronized void openPartitions(byte[] partitions) {
+    nativeOpenPartitions(liveHandle(), partitions);
   }
 
   @Override
@@ -88,7 +87,7 @@ final class NativeSink implements AutoCloseable {
 
   private static native void nativeClosePartitions(long handle, byte[] partitions);
 
-  private static native byte[] nativeOpenPartitions(long handle, byte[] partitions);
+  private static native void nativeOpenPartitions(long handle, byte[] partitions);
 
   private static native void nativeClose(long handle);
 

@@ -101,8 +101,10 @@ public class SinetStreamS3SinkTask extends SinkTask {
     Map<TopicPartition, OffsetAndMetadata> durable = new HashMap<>();
     Map<TopicPartition, Long> committable = RecordBatchCodec.decodePartitionOffsets(sink.committable());
     for (Map.Entry<TopicPartition, Long> entry : committable.entrySet()) {
-      if (currentOffsets.containsKey(entry.getKey())) {
-        durable.put(entry.getKey(), new OffsetAndMetadata(entry.getValue()));
+      OffsetAndMetadata delivered = currentOffsets.get(entry.getKey());
+      if (delivered != null) {
+        // Stored records Connect is delivering again after a rebalance count from where it is.
+        durable.put(entry.getKey(), new OffsetAndMetadata(Math.min(entry.getValue(), delivered.offset())));
       }
     }
     return durable;
@@ -114,19 +116,13 @@ public class SinetStreamS3SinkTask extends SinkTask {
   }
 
   /**
-   * Partitions this task held before the rebalance continue after the records it already
-   * took (stored or being stored) instead of re-reading them from the committed offset.
+   * Partitions this task held before the rebalance keep the records it took: Connect
+   * delivers them again from the committed offset, and the engine skips those.
    */
   @Override
   public void open(Collection<TopicPartition> partitions) {
-    if (sink == null || partitions.isEmpty()) {
-      return;
-    }
-    Map<TopicPartition, Long> resume =
-        RecordBatchCodec.decodePartitionOffsets(sink.openPartitions(RecordBatchCodec.encodePartitions(partitions)));
-    if (!resume.isEmpty()) {
-      log.debug("Partitions kept through the rebalance, resuming at {}", resume);
-      context.offset(resume);
+    if (sink != null && !partitions.isEmpty()) {
+      sink.openPartitions(RecordBatchCodec.encodePartitions(partitions));
     }
   }
 

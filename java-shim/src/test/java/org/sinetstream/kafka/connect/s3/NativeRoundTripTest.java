@@ -16,6 +16,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.Config;
 import org.apache.kafka.common.record.TimestampType;
@@ -81,21 +82,29 @@ public class NativeRoundTripTest {
   }
 
   @Test
-  public void aPartitionHandedBackByARebalanceResumesAfterTheRecordsItTook() throws Exception {
+  public void aPartitionHandedBackByARebalanceIsDeliveredAgainWithoutRewind() throws Exception {
     RecordingContext context = new RecordingContext();
     SinetStreamS3SinkTask task = new SinetStreamS3SinkTask();
     task.initialize(context);
     task.start(fileStore(Files.createTempDirectory("sinets3-rebalance")));
     TopicPartition kept = new TopicPartition("sinetstream.sensor", 0);
-    TopicPartition gained = new TopicPartition("sinetstream.sensor", 1);
-    task.open(Collections.singletonList(kept));
-    assertTrue(context.offsets.isEmpty());
     byte[] payload = "{}".getBytes(StandardCharsets.UTF_8);
-    task.put(Arrays.asList(record(7, SinetStreamMessages.v3(SEND_MICROS, payload)),
-        record(8, SinetStreamMessages.v3(SEND_MICROS, payload))));
+    List<SinkRecord> records = Arrays.asList(record(7, SinetStreamMessages.v3(SEND_MICROS, payload)),
+        record(8, SinetStreamMessages.v3(SEND_MICROS, payload)));
+    task.open(Collections.singletonList(kept));
+    task.put(records);
     task.close(Collections.singletonList(kept));
-    task.open(Arrays.asList(kept, gained));
-    assertEquals(Collections.singletonMap(kept, 9L), context.offsets);
+    task.open(Collections.singletonList(kept));
+    task.put(records.subList(0, 1));
+    // Connect has delivered up to 8 again: the commit must not run ahead of it.
+    Map<TopicPartition, OffsetAndMetadata> delivered = Collections.singletonMap(kept, new OffsetAndMetadata(8));
+    Map<TopicPartition, OffsetAndMetadata> committed = Collections.emptyMap();
+    for (int i = 0; i < 200 && !committed.equals(delivered); i++) {
+      committed = task.preCommit(delivered);
+      Thread.sleep(25);
+    }
+    assertEquals(delivered, committed);
+    assertTrue("no rewind: Connect's own bookkeeping stays right", context.offsets.isEmpty());
     task.stop();
   }
 
