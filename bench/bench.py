@@ -51,6 +51,8 @@ PROXY_URL = f"http://127.0.0.1:{PORTS['proxy']}"
 BYTE_ARRAY = "org.apache.kafka.connect.converters.ByteArrayConverter"
 OURS_CLASS = "org.sinetstream.kafka.connect.s3.SinetStreamS3SinkConnector"
 CAMEL_CLASS = "org.apache.camel.kafkaconnector.CamelSinkConnector"
+FILE_SINK_CLASS = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+CONNECT_ALONE = "Connect alone (no store)"
 ACCESS_LOG = STACK_DIR / "logs" / "s3-access.log"
 # How often the bench worker commits offsets (the local stack: 1 s, Connect's default: 60 s).
 # Every row waits for the commit after its last object, up to this long, whatever the system.
@@ -60,7 +62,7 @@ CEILING = WORK / "bin" / "ceiling"
 PROXY = WORK / "bin" / "proxy"
 CONCURRENCIES = (1, 8, 32, 64)
 SYSTEM_SLUGS = {"ours (seed config)": "seed", "ours (payload only)": "payload", "Camel": "camel",
-                "ours (flush.size=1000)": "batch"}
+                "ours (flush.size=1000)": "batch", CONNECT_ALONE: "alone"}
 MiB = 1 << 20
 
 
@@ -377,6 +379,13 @@ class Bench:
                 "key.converter": BYTE_ARRAY, "value.converter": BYTE_ARRAY,
                 "camel.sink.url": "direct:s3", "camel.main.routesIncludePattern": f"file:{route}"}
 
+    @staticmethod
+    def alone_config(topic: str, tasks: int) -> dict:
+        """What Connect costs by itself: Kafka's FileStreamSinkConnector writing to /dev/null
+        reads and delivers the same records and stores nothing."""
+        return {"connector.class": FILE_SINK_CLASS, "tasks.max": str(tasks), "topics": topic,
+                "key.converter": BYTE_ARRAY, "value.converter": BYTE_ARRAY, "file": "/dev/null"}
+
     def targets(self, topic: str, flush: int, objects_per_record: int) -> tuple[dict[int, int], int, int]:
         """Offsets the connector must commit, objects it must store, messages they hold. With
         flush.size > 1 only full objects count (the rest waits for more records)."""
@@ -450,12 +459,14 @@ class Bench:
         """One measured connector row; returns the row and the objects it stored."""
         topic = topic or sc.topic
         kind = SYSTEM_SLUGS[label]
-        per_record = 1 if system == "camel" or (extra or {}).get("sink.objects") == "payload" else 2
+        per_record = {"camel": 1, "alone": 0}.get(system, 1 if (extra or {}).get("sink.objects") == "payload" else 2)
         self.prepare_worker(system)
 
         def config(topic_: str, bucket_: str) -> dict:
             if system == "camel":
                 return self.camel_config(sc, topic_, bucket_, tasks)
+            if system == "alone":
+                return self.alone_config(topic_, tasks)
             return self.ours_config(sc, topic_, bucket_, tasks, extra or {})
 
         if warm:
@@ -572,6 +583,7 @@ class Bench:
                 seed_objects, messages = stored, row["messages"]
         for tasks in (1, 3):
             self.connector_row(sc, "Camel", "camel", tasks)
+        self.connector_row(sc, CONNECT_ALONE, "alone", 1)
         for tasks in (1, 3):  # two connectors (payload, timestamp), `tasks` tasks each
             streams = [(f"{'ts' if k.endswith('-timestamp.txt') else 'data'}-{partition_of(k) % tasks}", k, s)
                        for k, s in seed_objects]
@@ -601,7 +613,7 @@ class Bench:
 
     def main(self, only: set[str]) -> None:
         chosen = [sc for sc in self.scenarios if not only or sc.name in only]
-        self.rows_total = 6 * len(chosen) + 2 * ("batched" in only or not only) + 2 * ("memory" in only or not only)
+        self.rows_total = 7 * len(chosen) + 2 * ("batched" in only or not only) + 2 * ("memory" in only or not only)
         self.start()
         self.warm_store()
         warm = {}
@@ -630,7 +642,7 @@ def partition_of(key: str) -> int:
 # ------------------------------------------------------------------------------ report
 
 SCENARIO_ORDER = ["S", "M", "L", "S-wan", "M-wan", "batched", "memory"]
-SYSTEM_ORDER = ["ours (seed config)", "ours (payload only)", "ours (flush.size=1000)", "Camel",
+SYSTEM_ORDER = ["ours (seed config)", "ours (payload only)", "ours (flush.size=1000)", "Camel", CONNECT_ALONE,
                 "seed pattern (modelled)", "ceiling (seed", "ceiling (payload", "ceiling (batched"]
 
 
@@ -739,13 +751,17 @@ def markdown(result: dict) -> str:
                          f"| {fmt(r['msgs_per_s'])} |")
     lines += ["", "### Where the time of the connector rows goes", "",
               "From registration: first object stored, all objects stored, offsets committed (= time s); "
+              "\"Connect alone\" is Kafka's FileStreamSinkConnector writing to /dev/null: the worker reading and "
+              "delivering the same records, nothing stored; "
               "CPU seconds of the worker and of the store (versitygw) over that time.", "",
               "| scenario | system | tasks | first object s | all stored s | committed s | worker CPU s | store CPU s |",
               "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "first_object_after_s" in r and r["scenario"] != "memory":
-            lines.append(f"| {r['scenario']} | {r['system']} | {r['tasks']} | {r['first_object_after_s']:.2f} "
-                         f"| {r['stored_after_s']:.2f} | {r['seconds']:.2f} | {r['cpu_s']:.1f} | {r['store_cpu_s']:.1f} |")
+            stores = r["objects"] > 0
+            first, stored = (f"{r['first_object_after_s']:.2f}", f"{r['stored_after_s']:.2f}") if stores else ("–", "–")
+            lines.append(f"| {r['scenario']} | {r['system']} | {r['tasks']} | {first} | {stored} "
+                         f"| {r['seconds']:.2f} | {r['cpu_s']:.1f} | {r['store_cpu_s']:.1f} |")
     lines += ["", "### Every row", ""] + table(rows)
     return "\n".join(lines) + "\n"
 

@@ -57,6 +57,14 @@ if [[ ! -f $camel/.pom.sha256 || "$(<"$camel/.pom.sha256")" != "$want" ]]; then
   mv "$camel.tmp" "$camel"
   echo "$want" >"$camel/.pom.sha256"
 fi
+# "Connect alone": Kafka's own FileStreamSinkConnector writing to /dev/null, fetched once.
+filesink="$cache/connect-file-3.8.0"
+if [[ ! -f $filesink/connect-file-3.8.0.jar ]]; then
+  say "fetching org.apache.kafka:connect-file:3.8.0 into $filesink"
+  (cd "$work" && mvn -q -B -Dstyle.color=never dependency:copy -Dartifact=org.apache.kafka:connect-file:3.8.0 \
+    -DoutputDirectory="$filesink") || die "mvn dependency:copy of connect-file failed"
+fi
+ln -sfn "$filesink" "$work/plugins/connect-file"
 ln -sfn "$repo/build/plugin" "$work/plugins/sinets3"
 ln -sfn "$camel" "$work/plugins/camel"
 
