@@ -78,9 +78,14 @@ fn bytes_of(env: &JNIEnv, array: &JByteArray) -> Result<Bytes, Failure> {
     Ok(Bytes::from(env.convert_byte_array(array)?))
 }
 
-/// A packed list of partitions (the partition-offset layout, offsets ignored).
-fn partitions_of(env: &JNIEnv, array: &JByteArray) -> Result<Vec<TopicPartition>, Failure> {
-    Ok(decode_partitions(bytes_of(env, array)?)?.into_iter().map(|(tp, _)| tp).collect())
+/// Calls `action` with a packed list of partitions (the partition-offset layout, offsets ignored).
+fn on_partitions(env: &mut JNIEnv, handle: jlong, partitions: &JByteArray, action: fn(&Sink, &[TopicPartition])) {
+    guarded(env, (), |env| {
+        let partitions: Vec<_> =
+            decode_partitions(bytes_of(env, partitions)?)?.into_iter().map(|(tp, _)| tp).collect();
+        action(sink(handle)?, &partitions);
+        Ok(())
+    })
 }
 
 fn byte_array(env: &JNIEnv, bytes: &[u8]) -> Result<jbyteArray, Failure> {
@@ -147,11 +152,7 @@ pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeSink_nativeClosePa
     handle: jlong,
     partitions: JByteArray,
 ) {
-    guarded(&mut env, (), |env| {
-        let partitions = partitions_of(env, &partitions)?;
-        sink(handle)?.close_partitions(&partitions);
-        Ok(())
-    })
+    on_partitions(&mut env, handle, &partitions, Sink::close_partitions);
 }
 
 #[no_mangle]
@@ -161,11 +162,7 @@ pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeSink_nativeOpenPar
     handle: jlong,
     partitions: JByteArray,
 ) {
-    guarded(&mut env, (), |env| {
-        let partitions = partitions_of(env, &partitions)?;
-        sink(handle)?.open_partitions(&partitions);
-        Ok(())
-    })
+    on_partitions(&mut env, handle, &partitions, Sink::open_partitions);
 }
 
 #[no_mangle]
