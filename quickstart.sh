@@ -45,20 +45,26 @@ set +a
 topic="$KAFKA_TOPIC"
 bucket="$S3_BUCKET_NAME"
 store="${S3_ENDPOINT_URL:-}"
+root="${store#file://}/$bucket"
+stored_files() { find "$root/topics/$topic" -type f 2>/dev/null | wc -l; }
+before=$(stored_files)
 .venv/bin/python scripts/demo_producer.py "$BROKER_HOSTNAME" "$topic" 5
 
 if [[ "$store" == file://* ]]; then
-  root="${store#file://}/$bucket"
   say "Waiting for the files (up to 60 s)"
   for _ in $(seq 120); do
-    count=$(find "$root/topics/$topic" -type f 2>/dev/null | wc -l)
-    [ "$count" -ge 10 ] && break
+    [ "$(stored_files)" -ge $((before + 10)) ] && break
     sleep 0.5
   done
+  if [ "$(stored_files)" -lt $((before + 10)) ]; then
+    echo "quickstart: the 5 messages were not stored within 60 s; see ./register.sh --status and .stack/logs/connect.log" >&2
+    exit 1
+  fi
   say "Stored files:"
   (cd "$root" && find topics -type f | sort)
-  first=$(find "$root/topics/$topic" -name '*+0000000000*' | sort | head -n 2)
-  for f in $first; do printf '\n%s:\n%s\n' "${f#"$root"/}" "$(cat "$f")"; done
+  # The newest message: payload and timestamp objects of the highest offset.
+  last=$(find "$root/topics/$topic" -type f | sort -t+ -k3 | tail -n 2)
+  for f in $last; do printf '\n%s:\n%s\n' "${f#"$root"/}" "$(cat "$f")"; done
   printf '\nFiles are in %s\n' "$root"
 else
   say "Objects go to $store, bucket $bucket"
