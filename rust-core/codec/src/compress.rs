@@ -68,6 +68,11 @@ impl Compression {
                 self.name()
             )));
         }
+        // read_to_end doubles its buffer as it goes: give back the unused half, so the memory
+        // the sink counts for a payload is the memory it holds.
+        if out.capacity() - out.len() > out.len() / 8 + 4096 {
+            out.shrink_to_fit();
+        }
         Ok(Bytes::from(out))
     }
 

@@ -173,6 +173,27 @@ impl Default for KeyDerivationConfig {
 const DECODING_SETTINGS: [&str; 6] =
     ["message_format", "user_data_only", "data_compression", "compression", "data_encryption", "crypto"];
 
+/// serde quotes the values it could not take ("invalid type: string \"hunter2\""): blank them.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
 impl DecoderConfig {
     pub fn from_json(json: &str) -> Result<Self, DecodeError> {
         serde_json::from_str(json).map_err(|e| DecodeError::config(format!("bad SINETStream reader settings: {e}")))
@@ -182,13 +203,16 @@ impl DecoderConfig {
     /// (`.sinetstream_config.yml`): either `header: {version: 2|3}` with the services under
     /// `config:`, or the older layout with the services at the top level.
     pub fn from_sinetstream_yaml(text: &str, service: &str) -> Result<Self, DecodeError> {
-        let content: Value = serde_yaml::from_str(text)
-            .map_err(|e| DecodeError::config(format!("SINETStream config file is not YAML: {e}")))?;
+        // Errors say where, never what: the file may hold passwords.
+        let content: Value = serde_yaml::from_str(text).map_err(|e| {
+            let at = e.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
+            DecodeError::config(format!("SINETStream config file is not YAML{at}"))
+        })?;
         let services = services_of(&content)?;
         let section = services.get(service).ok_or_else(|| {
             DecodeError::config(format!(
-                "service {service:?} is not in the config file (it has: {})",
-                service_names(services)
+                "service {service:?} is not in the config file (it has {} services)",
+                services.len()
             ))
         })?;
         let section = section
@@ -202,7 +226,7 @@ impl DecoderConfig {
             reject_tagged(value, name.as_str().unwrap_or_default())?;
         }
         serde_yaml::from_value(Value::Mapping(decoding))
-            .map_err(|e| DecodeError::config(format!("service {service:?}: {e}")))
+            .map_err(|e| DecodeError::config(format!("service {service:?}: {}", without_quoted_values(&e.to_string()))))
     }
 
     pub(crate) fn validate(&self) -> Result<(), DecodeError> {
@@ -229,11 +253,6 @@ fn services_of(content: &Value) -> Result<&Mapping, DecodeError> {
     top.get("config")
         .and_then(Value::as_mapping)
         .ok_or_else(|| DecodeError::config("config: missing; a config file with a header lists its services there"))
-}
-
-fn service_names(services: &Mapping) -> String {
-    let names: Vec<&str> = services.keys().filter_map(Value::as_str).collect();
-    names.join(", ")
 }
 
 /// A value with a YAML tag of its own is one we cannot read: SINETStream's
@@ -356,7 +375,7 @@ service-1:
     fn file_problems_are_config_errors() {
         assert_eq!(
             config_error(CONFIG_V3, "nosuch"),
-            "service \"nosuch\" is not in the config file (it has: sensors, images)"
+            "service \"nosuch\" is not in the config file (it has 2 services)"
         );
         let version_9 = CONFIG_V3.replace("version: 3", "version: 9");
         assert_eq!(config_error(&version_9, "sensors"), "header.version: 9 is not supported, expected 2 or 3");
@@ -366,6 +385,11 @@ service-1:
         let bad_type = "s:\n  data_encryption: maybe\n";
         let reason = config_error(bad_type, "s");
         assert!(reason.starts_with("service \"s\": ") && reason.contains("boolean"), "{reason}");
+        let secret_where_a_mapping_goes = "s:\n  crypto: hunter2-secret\n";
+        let reason = config_error(secret_where_a_mapping_goes, "s");
+        assert!(!reason.contains("hunter2"), "a value of the file is echoed: {reason}");
+        let broken = "s: [\"hunter2-secret\"\n  x: {\n";
+        assert!(!config_error(broken, "s").contains("hunter2"));
     }
 
     #[test]
