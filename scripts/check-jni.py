@@ -23,6 +23,8 @@ RUST_TO_C = {
     "JClass": "jclass",
     "JString": "jstring",
     "JByteArray": "jbyteArray",
+    "JByteBuffer": "jobject",
+    "JObjectArray": "jobjectArray",
     "JObject": "jobject",
 }
 

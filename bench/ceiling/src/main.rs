@@ -61,7 +61,7 @@ fn open_store(endpoint: &str, bucket: &str, access: &str, secret: &str) -> Resul
         access_key_id: Some(access.to_string()),
         secret_access_key: Some(secret.to_string()),
     };
-    Ok(store::open_store(&config)?)
+    Ok(store::open_store(&config)?.objects())
 }
 
 async fn put(store: &dyn ObjectStore, key: &str, data: Bytes) -> Result<(), Error> {

@@ -15,6 +15,10 @@ const GROW_BELOW: f64 = 1.6;
 const SHRINK_ABOVE: f64 = 3.0;
 /// Windows after which the fastest latency is measured anew (paths and loads change).
 const WINDOWS_PER_BASE: u32 = 50;
+/// A store that answers 503 SlowDown or 429 asks for fewer requests: halve the limit, as
+/// TCP does on loss, but once per this interval, since every request in flight may see the
+/// same signal at once.
+const THROTTLE_COOLDOWN: Duration = Duration::from_secs(1);
 
 pub struct UploadSlots {
     permits: Arc<Semaphore>,
@@ -35,6 +39,7 @@ struct State {
     slow_start: bool,
     /// Latencies of the current window: as many requests as the limit allows at once.
     window: Vec<Duration>,
+    last_throttled: Option<Instant>,
 }
 
 /// Room for one upload; gives the room back (or retires it) when dropped.
@@ -49,8 +54,15 @@ impl UploadSlots {
         let ceiling = ceiling.max(1);
         let floor = floor.clamp(1, ceiling);
         let limit = 16.clamp(floor, ceiling);
-        let state =
-            State { limit, to_retire: 0, base: None, windows_since_base: 0, slow_start: true, window: Vec::new() };
+        let state = State {
+            limit,
+            to_retire: 0,
+            base: None,
+            windows_since_base: 0,
+            slow_start: true,
+            window: Vec::new(),
+            last_throttled: None,
+        };
         Arc::new(UploadSlots { permits: Arc::new(Semaphore::new(limit)), state: Mutex::new(state), floor, ceiling })
     }
 
@@ -61,6 +73,29 @@ impl UploadSlots {
 
     pub fn limit(&self) -> usize {
         self.lock().limit
+    }
+
+    pub fn ceiling(&self) -> usize {
+        self.ceiling
+    }
+
+    /// The store throttled a request: halve the limit (not below the floor). Returns the
+    /// new limit when it changed.
+    pub fn throttled(&self) -> Option<usize> {
+        let mut state = self.lock();
+        let now = Instant::now();
+        if state.last_throttled.is_some_and(|at| now.duration_since(at) < THROTTLE_COOLDOWN) {
+            return None;
+        }
+        state.last_throttled = Some(now);
+        state.slow_start = false;
+        state.window.clear();
+        let halved = (state.limit / 2).max(self.floor);
+        if halved == state.limit {
+            return None;
+        }
+        self.resize(&mut state, halved);
+        Some(halved)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -194,6 +229,26 @@ mod tests {
         drop(state);
         drop(held);
         assert_eq!(slots.permits.available_permits(), 10);
+    }
+
+    #[test]
+    fn throttling_halves_the_limit_once_per_cooldown_down_to_the_floor() {
+        let slots = UploadSlots::new(4, 64);
+        feed(&slots, 20, 2);
+        assert_eq!(slots.limit(), 64);
+        assert_eq!(slots.throttled(), Some(32));
+        assert_eq!(slots.throttled(), None, "the same burst of 503s counts once");
+        assert_eq!(slots.limit(), 32);
+        slots.lock().last_throttled = Some(Instant::now() - THROTTLE_COOLDOWN);
+        assert_eq!(slots.throttled(), Some(16));
+        for _ in 0..4 {
+            slots.lock().last_throttled = None;
+            slots.throttled();
+        }
+        assert_eq!(slots.limit(), 4);
+        assert_eq!(slots.permits.available_permits(), 4);
+        feed(&slots, 20, 1);
+        assert_eq!(slots.limit(), 5, "after throttling, growth is additive");
     }
 
     #[test]

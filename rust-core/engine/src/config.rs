@@ -83,6 +83,8 @@ pub struct SinkConfig {
     pub max_inflight_bytes: usize,
     pub retry_timeout: Duration,
     pub decoder: DecoderConfig,
+    /// The connector's `topics`, when it names them (not with `topics.regex`).
+    pub topics: Vec<String>,
 }
 
 /// Typed reads of the key/value map, each error naming its key.
@@ -154,8 +156,37 @@ impl SinkConfig {
             retry_timeout: Duration::from_millis(keys.number("upload.retry.timeout.ms", 600_000u64)?),
             decoder: crate::decoding::read_decoder_config(map)?,
             naming,
+            topics: keys
+                .text("topics", "")
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect(),
         };
+        config.check_key_lengths()?;
         Ok(config)
+    }
+}
+
+impl SinkConfig {
+    /// Refuses topics whose object keys S3 would refuse: the longest key, for the largest
+    /// offset and the longest directory the path format can give.
+    fn check_key_lengths(&self) -> Result<(), SinkError> {
+        for topic in &self.topics {
+            let longest = self.naming.longest_key(topic);
+            if longest > crate::objects::MAX_KEY_BYTES {
+                return Err(SinkError::config(
+                    "topics",
+                    format!(
+                        "topic '{topic}' gives object keys of up to {longest} bytes (topics.dir, topic, path.format \
+                         and file name), more than S3's {}",
+                        crate::objects::MAX_KEY_BYTES
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -186,19 +217,26 @@ fn read_location(keys: &Keys) -> Result<StoreLocation, SinkError> {
     let Some(text) = keys.optional("store.url") else {
         return Ok(StoreLocation::S3 { endpoint: None });
     };
-    let url =
-        url::Url::parse(&text).map_err(|e| SinkError::config("store.url", format!("'{text}' is not a URL: {e}")))?;
+    // Messages about this key never repeat the URL: it may carry a password.
+    let url = url::Url::parse(&text).map_err(|e| SinkError::config("store.url", format!("not a URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(SinkError::config(
+            "store.url",
+            "must not contain a user name or password: give them as aws.access.key.id and aws.secret.access.key",
+        ));
+    }
     match url.scheme() {
         "file" => {
             let path = url
                 .to_file_path()
-                .map_err(|_| SinkError::config("store.url", format!("'{text}' is not a local path")))?;
+                .map_err(|_| SinkError::config("store.url", format!("'{url}' is not a local path")))?;
+            crate::allowed_paths::check("store.url", &path)?;
             Ok(StoreLocation::Directory(path))
         }
         "http" | "https" if url.host().is_some() => Ok(StoreLocation::S3 { endpoint: Some(text) }),
         _ => Err(SinkError::config(
             "store.url",
-            format!("'{text}' must be http://host:port, https://host:port or file:///directory"),
+            format!("'{url}' must be http://host:port, https://host:port or file:///directory"),
         )),
     }
 }
@@ -220,8 +258,12 @@ fn read_naming(keys: &Keys) -> Result<Naming, SinkError> {
     if partition_duration_ms <= 0 {
         return Err(SinkError::config("partition.duration.ms", "must be positive"));
     }
+    let topics_dir = keys.text("topics.dir", "topics").trim_matches('/').to_string();
+    if topics_dir.split('/').any(|segment| segment == "..") {
+        return Err(SinkError::config("topics.dir", format!("'{topics_dir}' must not contain '..'")));
+    }
     Ok(Naming {
-        topics_dir: keys.text("topics.dir", "topics").trim_matches('/').to_string(),
+        topics_dir,
         path_format,
         partition_duration_ms,
         timezone,
@@ -328,14 +370,39 @@ mod tests {
 
     #[test]
     fn file_urls_become_directories() {
-        let c = config(&[("s3.bucket.name", "b"), ("store.url", "file:///var/data")]).unwrap();
-        assert_eq!(c.store.location, StoreLocation::Directory("/var/data".into()));
+        crate::allowed_paths::allow_for_tests();
+        let c = config(&[("s3.bucket.name", "b"), ("store.url", "file:///srv/data/x")]).unwrap();
+        assert_eq!(c.store.location, StoreLocation::Directory("/srv/data/x".into()));
+        let outside = key_of(config(&[("s3.bucket.name", "b"), ("store.url", "file:///etc")]));
+        assert_eq!(outside, "store.url");
     }
 
     #[test]
     fn secrets_are_not_printed() {
         let c = config(&[("s3.bucket.name", "b"), ("aws.secret.access.key", "hunter2-secret")]).unwrap();
         assert!(!format!("{c:?}").contains("hunter2-secret"));
+    }
+
+    #[test]
+    fn credentials_in_the_store_url_are_refused_without_repeating_them() {
+        let error = config(&[("s3.bucket.name", "b"), ("store.url", "https://user:hunter2@minio:9000")]).unwrap_err();
+        assert!(matches!(&error, SinkError::Config { key, .. } if key == "store.url"));
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn topics_dir_cannot_climb_out_of_the_bucket() {
+        assert_eq!(key_of(config(&[("s3.bucket.name", "b"), ("topics.dir", "a/../../x")])), "topics.dir");
+    }
+
+    #[test]
+    fn topics_whose_keys_s3_would_refuse_are_refused() {
+        let long_topic = "t".repeat(249);
+        let long_dir = "d".repeat(500);
+        let ok = config(&[("s3.bucket.name", "b"), ("topics", &format!("{long_topic},x"))]);
+        assert!(ok.is_ok(), "249-character topic names fit");
+        let refused = config(&[("s3.bucket.name", "b"), ("topics", &long_topic), ("topics.dir", &long_dir)]);
+        assert_eq!(key_of(refused), "topics");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::config::TimestampExtractor;
 use crate::error::SinkError;
-use crate::record::RecordRef;
+use crate::record::Record;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use sinetstream_codec::{
@@ -26,6 +26,28 @@ pub struct DecodedRecord {
 pub struct RecordFailure {
     pub kind: &'static str,
     pub reason: String,
+}
+
+impl RecordFailure {
+    pub fn new(kind: &'static str, reason: impl Into<String>) -> Self {
+        RecordFailure { kind, reason: reason.into() }
+    }
+}
+
+/// How messages are read, for the start-up log line (no keys or passwords).
+pub fn describe(config: &DecoderConfig) -> String {
+    let mut parts = vec![if config.user_data_only {
+        "user_data_only".to_string()
+    } else {
+        format!("SINETStream v{}", config.message_format)
+    }];
+    if let Some(compression) = config.compression.as_ref().filter(|_| config.data_compression) {
+        parts.push(compression.algorithm.clone());
+    }
+    if let Some(crypto) = config.crypto.as_ref().filter(|_| config.data_encryption) {
+        parts.push(format!("AES-{}-{}", crypto.mode, crypto.key_length));
+    }
+    parts.join(", ")
 }
 
 /// The reader settings: a SINETStream config file's service section when one is named,
@@ -73,6 +95,7 @@ fn read_config_file(path: &str, service: Option<&str>) -> Result<DecoderConfig, 
     let service = service.ok_or_else(|| {
         SinkError::config("sinetstream.service", "required with sinetstream.config.file: the service to read")
     })?;
+    crate::allowed_paths::check("sinetstream.config.file", std::path::Path::new(path))?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| SinkError::config("sinetstream.config.file", format!("cannot read {path}: {e}")))?;
     DecoderConfig::from_sinetstream_yaml(&text, service)
@@ -154,7 +177,7 @@ fn key_of_reason(reason: &str) -> &'static str {
 pub fn decode_record(
     decoder: &Decoder,
     extractor: TimestampExtractor,
-    record: &RecordRef,
+    record: &Record,
     now_ms: i64,
 ) -> Result<DecodedRecord, RecordFailure> {
     let value = record.value.as_ref().ok_or_else(|| RecordFailure {
@@ -237,6 +260,7 @@ mod tests {
 
     #[test]
     fn a_sinetstream_config_file_supplies_the_settings() {
+        crate::allowed_paths::allow_for_tests();
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(".sinetstream_config.yml");
         std::fs::write(

@@ -11,13 +11,10 @@ pub enum ErrorClass {
     Fatal,
 }
 
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum SinkError {
     #[error("{key}: {message}")]
     Config { key: String, message: String },
-
-    #[error("upload buffer full: {inflight} bytes not yet stored (upload.max.inflight.bytes = {limit}); will retry")]
-    Backpressure { inflight: usize, limit: usize },
 
     #[error("object store unavailable: {0}")]
     StoreUnavailable(String),
@@ -25,8 +22,13 @@ pub enum SinkError {
     #[error("upload of {key} failed: {message}")]
     UploadFailed { key: String, message: String },
 
-    #[error("bad record batch from Java: {0}")]
-    BadBatch(String),
+    #[error(
+        "open objects of {partitions} partition(s) fill upload.max.inflight.bytes ({limit} bytes) and none of \
+         them is complete: raise upload.max.inflight.bytes above flush.size x record size x partitions, lower \
+         flush.size, or set rotate.schedule.interval.ms to let the task close objects early (their boundaries then \
+         depend on timing)"
+    )]
+    OpenObjectsFillMemory { partitions: usize, limit: usize },
 
     #[error("the sink is closed")]
     Closed,
@@ -40,8 +42,10 @@ impl SinkError {
     pub fn class(&self) -> ErrorClass {
         match self {
             SinkError::Config { .. } => ErrorClass::Config,
-            SinkError::Backpressure { .. } | SinkError::StoreUnavailable(_) => ErrorClass::Retriable,
-            SinkError::UploadFailed { .. } | SinkError::BadBatch(_) | SinkError::Closed => ErrorClass::Fatal,
+            SinkError::StoreUnavailable(_) => ErrorClass::Retriable,
+            SinkError::UploadFailed { .. } | SinkError::OpenObjectsFillMemory { .. } | SinkError::Closed => {
+                ErrorClass::Fatal
+            }
         }
     }
 }

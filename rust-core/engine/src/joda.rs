@@ -53,6 +53,7 @@ enum Token {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JodaPattern {
     tokens: Vec<Token>,
+    source: String,
 }
 
 impl JodaPattern {
@@ -79,7 +80,12 @@ impl JodaPattern {
                 i += 1;
             }
         }
-        Ok(JodaPattern { tokens })
+        Ok(JodaPattern { tokens, source: pattern.to_string() })
+    }
+
+    /// The pattern as written.
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// True when the output uses month or weekday names (these depend on the locale).

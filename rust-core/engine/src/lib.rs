@@ -1,31 +1,32 @@
 //! The sink engine: everything the connector does except talking to the JVM.
-//! `Sink` is the entry point; `record` holds the byte layouts shared with Java.
+//! `Sink` is the entry point; `record` holds what it takes in.
 
+pub mod allowed_paths;
 pub mod concurrency;
 pub mod config;
 pub mod decoding;
 pub mod error;
 pub mod joda;
+mod ledger;
+pub mod logging;
+mod memory;
+pub mod metrics;
 pub mod naming;
 pub mod objects;
-mod progress;
 pub mod record;
 mod runtime;
 pub mod sink;
 pub mod store;
+pub mod upload;
 
 pub use config::SinkConfig;
 pub use error::{ErrorClass, SinkError};
-pub use sink::{PutOutcome, Sink};
+pub use sink::{Probe, PutOutcome, Sink};
 
 /// Checks a connector configuration as a task would start it, store probe included.
 /// Returns the problems as (connector key, message).
-pub fn validate(config_json: &str) -> Vec<(String, String)> {
-    let config = match SinkConfig::from_json(config_json) {
-        Ok(config) => config,
-        Err(e) => return vec![error_entry(e)],
-    };
-    match Sink::start(config) {
+pub fn validate(config: SinkConfig) -> Vec<(String, String)> {
+    match Sink::start(config, "validate", Probe::Strict) {
         Ok(sink) => {
             sink.close();
             Vec::new()

@@ -51,6 +51,17 @@ impl Naming {
         format!("{topic}{d}{partition}{d}{first_offset:0width$}")
     }
 
+    /// The longest key any object of `topic` can get: the largest partition and offset, and
+    /// the longest directory the path format writes over a year (month and day names vary).
+    pub fn longest_key(&self, topic: &str) -> usize {
+        const DAY_MS: i64 = 86_400_000;
+        const A_LEAP_YEAR_MS: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
+        let directory =
+            (0..366).map(|day| self.directory(topic, A_LEAP_YEAR_MS + day * DAY_MS).len()).max().unwrap_or(0);
+        let stem = self.file_stem(topic, i32::MAX, i64::MAX).len();
+        directory + 1 + stem + self.payload_extension.len().max(self.timestamp_suffix.len())
+    }
+
     pub fn payload_key(&self, directory: &str, stem: &str) -> String {
         format!("{directory}/{stem}{}", self.payload_extension)
     }
@@ -124,6 +135,15 @@ mod tests {
     fn half_hour_zone_keeps_hour_buckets_local() {
         let n = seed_naming(chrono_tz::Asia::Kolkata); // UTC+05:30
         assert_eq!(n.bucket_start_ms(ms("2022-04-18T01:10:00Z")), ms("2022-04-18T00:30:00Z"));
+    }
+
+    #[test]
+    fn the_longest_key_takes_the_longest_names_and_numbers() {
+        let mut n = seed_naming(chrono_tz::UTC);
+        n.path_format = JodaPattern::parse("MMMM/EEEE").unwrap();
+        let longest = n.longest_key("t");
+        // topics/t/ + "September" + "/" + "Wednesday" + "/" + t+2147483647+9223372036854775807 + -timestamp.txt
+        assert_eq!(longest, "topics/t/September/Wednesday".len() + 1 + "t+2147483647+9223372036854775807".len() + 14);
     }
 
     #[test]

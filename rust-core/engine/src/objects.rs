@@ -1,88 +1,125 @@
 //! Groups consecutive records of one partition into objects: a new object starts when
-//! `flush.size` records are in, when a record falls into another time bucket, or when the
-//! record times span `rotate.interval.ms`. Boundaries depend only on the records, so a
-//! replay after a crash rebuilds the same objects under the same names.
+//! `flush.size` records are in, when a record falls into another time bucket or goes to
+//! another target partition (a transform may route records), or when the record times span
+//! `rotate.interval.ms`. Boundaries depend only on the records, so a replay after a crash
+//! rebuilds the same objects under the same names; `rotate.schedule.interval.ms` is the one
+//! setting that closes objects by the clock, and says so in its documentation.
 
 use crate::config::SinkConfig;
 use crate::decoding::DecodedRecord;
+use crate::memory::Reservation;
+use crate::record::{Position, TopicPartition};
 use bytes::{Bytes, BytesMut};
 use chrono::{TimeZone, Utc};
 use std::time::Instant;
 
+/// S3 refuses longer keys; the local store keeps the same rule so both name alike.
+pub const MAX_KEY_BYTES: usize = 1024;
+
 /// An object still taking records.
-#[derive(Debug)]
 pub struct OpenObject {
-    pub first_offset: i64,
-    pub last_offset: i64,
+    target: TopicPartition,
+    first_offset: i64,
+    /// Where the first record sits in the partition Connect commits.
+    pub first_source_offset: i64,
+    /// The partition's epoch in the ledger when the object started.
+    pub epoch: u64,
     bucket_start_ms: i64,
     first_time_ms: i64,
     directory: String,
     pub opened_at: Instant,
     payloads: Vec<Bytes>,
     timestamp_lines: BytesMut,
-    pub bytes: usize,
     records: usize,
+    memory: Reservation,
 }
 
-/// A finished object pair, ready to upload.
-#[derive(Debug)]
+/// A finished object pair, ready to upload; it holds its memory until dropped.
 pub struct ClosedObject {
-    pub first_offset: i64,
-    pub last_offset: i64,
+    pub first_source_offset: i64,
+    pub epoch: u64,
     /// (key, content) of the payload and/or timestamp object.
     pub files: Vec<(String, Bytes)>,
-    pub bytes: usize,
+    pub records: usize,
+    pub payload_bytes: usize,
+    pub memory: Reservation,
 }
 
 impl OpenObject {
-    pub fn start(config: &SinkConfig, topic: &str, offset: i64, record: &DecodedRecord) -> Self {
+    pub fn start(
+        config: &SinkConfig,
+        first: &Position,
+        source_offset: i64,
+        epoch: u64,
+        record: &DecodedRecord,
+        memory: Reservation,
+    ) -> Self {
         let naming = &config.naming;
         OpenObject {
-            first_offset: offset,
-            last_offset: offset,
+            target: first.tp.clone(),
+            first_offset: first.offset,
+            first_source_offset: source_offset,
+            epoch,
             bucket_start_ms: naming.bucket_start_ms(record.bucket_time_ms),
             first_time_ms: record.bucket_time_ms,
-            directory: naming.directory(topic, record.bucket_time_ms),
+            directory: naming.directory(&first.tp.topic, record.bucket_time_ms),
             opened_at: Instant::now(),
             payloads: Vec::new(),
             timestamp_lines: BytesMut::new(),
-            bytes: 0,
             records: 0,
+            memory,
         }
+    }
+
+    /// The length of the longer key of an object starting at `first`, to refuse it before
+    /// S3 does.
+    pub fn key_length(config: &SinkConfig, first: &Position, record: &DecodedRecord) -> usize {
+        let naming = &config.naming;
+        let directory = naming.directory(&first.tp.topic, record.bucket_time_ms);
+        let stem = naming.file_stem(&first.tp.topic, first.tp.partition, first.offset);
+        let ending = naming.payload_extension.len().max(naming.timestamp_suffix.len());
+        directory.len() + 1 + stem.len() + ending
     }
 
     /// Whether `record` must go into a new object instead of this one.
-    pub fn must_rotate_before(&self, config: &SinkConfig, record: &DecodedRecord) -> bool {
+    pub fn must_rotate_before(&self, config: &SinkConfig, target: &TopicPartition, record: &DecodedRecord) -> bool {
         let other_bucket = config.naming.bucket_start_ms(record.bucket_time_ms) != self.bucket_start_ms;
         let too_long =
             config.rotate_interval_ms.is_some_and(|interval| record.bucket_time_ms - self.first_time_ms >= interval);
-        other_bucket || too_long
+        other_bucket || too_long || *target != self.target
     }
 
-    /// Adds a record and returns the bytes it adds to memory.
-    pub fn push(&mut self, config: &SinkConfig, offset: i64, record: DecodedRecord) -> usize {
-        let before = self.bytes;
-        self.last_offset = offset;
+    /// The bytes `record` adds to an object, to reserve before it is added.
+    pub fn bytes_of(config: &SinkConfig, record: &DecodedRecord) -> usize {
+        let payload = if config.write_payload { record.payload.len() + config.payload_separator.len() } else { 0 };
+        let timestamp = if config.write_timestamp { timestamp_line(config, record.send_time_ms).len() } else { 0 };
+        payload + timestamp
+    }
+
+    pub fn push(&mut self, config: &SinkConfig, record: DecodedRecord, memory: Reservation) {
         self.records += 1;
+        self.memory.merge(memory);
+        if config.write_timestamp {
+            self.timestamp_lines.extend_from_slice(timestamp_line(config, record.send_time_ms).as_bytes());
+        }
         if config.write_payload {
-            self.bytes += record.payload.len() + config.payload_separator.len();
             self.payloads.push(record.payload);
         }
-        if config.write_timestamp {
-            let line = timestamp_line(config, record.send_time_ms);
-            self.bytes += line.len();
-            self.timestamp_lines.extend_from_slice(line.as_bytes());
-        }
-        self.bytes - before
     }
 
     pub fn is_full(&self, config: &SinkConfig) -> bool {
         self.records >= config.flush_size
     }
 
-    pub fn close(self, config: &SinkConfig, topic: &str, partition: i32) -> ClosedObject {
+    /// Offsets the object holds, for log lines.
+    pub fn describe(&self) -> String {
+        format!("{} offsets {}..{}", self.target, self.first_offset, self.first_offset + self.records as i64 - 1)
+    }
+
+    pub fn close(self, config: &SinkConfig) -> ClosedObject {
         let naming = &config.naming;
-        let stem = naming.file_stem(topic, partition, self.first_offset);
+        let stem = naming.file_stem(&self.target.topic, self.target.partition, self.first_offset);
+        let payload_bytes = self.payloads.iter().map(Bytes::len).sum();
         let mut files = Vec::with_capacity(2);
         if config.write_payload {
             let key = naming.payload_key(&self.directory, &stem);
@@ -91,7 +128,14 @@ impl OpenObject {
         if config.write_timestamp {
             files.push((naming.timestamp_key(&self.directory, &stem), self.timestamp_lines.freeze()));
         }
-        ClosedObject { first_offset: self.first_offset, last_offset: self.last_offset, files, bytes: self.bytes }
+        ClosedObject {
+            first_source_offset: self.first_source_offset,
+            epoch: self.epoch,
+            files,
+            records: self.records,
+            payload_bytes,
+            memory: self.memory,
+        }
     }
 }
 

@@ -1,304 +1,509 @@
-//! The sink engine behind one Connect task: takes record batches, groups them into
-//! objects, uploads them concurrently and tells which offsets are durable.
+//! The sink engine behind one Connect task: takes records, groups them into objects, hands
+//! closed objects to the uploader, and tells which offsets are durable.
+//!
+//! A partition's state lives from the first record after `open` until `close`: then its
+//! open objects are dropped and its uploads cancelled, whether the rebalance hands it back
+//! or not. Connect delivers it again from the committed offset, and the objects rebuilt
+//! from there have the same boundaries and names, so nothing is lost or doubled.
 
-use crate::concurrency::UploadSlots;
-use crate::config::SinkConfig;
+use crate::config::{SinkConfig, TimestampExtractor};
 use crate::decoding::{decode_record, DecodedRecord, RecordFailure};
 use crate::error::SinkError;
-use crate::objects::{ClosedObject, OpenObject};
-use crate::progress::Progress;
-use crate::record::{decode_batch, RecordRef, TopicPartition};
-use crate::{runtime, store};
-use bytes::Bytes;
-use object_store::path::Path;
-use object_store::ObjectStore;
+use crate::ledger::Ledger;
+use crate::memory::{MemoryBudget, Reservation};
+use crate::metrics::{Gauges, Metrics};
+use crate::objects::{ClosedObject, OpenObject, MAX_KEY_BYTES};
+use crate::record::{Record, TopicPartition};
+use crate::upload::{UploadError, UploadSettings, Uploader};
+use crate::{runtime, store, task_log};
+use log::Level;
 use sinetstream_codec::Decoder;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::runtime::Runtime;
+use tokio_util::sync::CancellationToken;
 
-/// How long `put` waits for upload room before asking Connect to retry the batch.
-const PUT_WAIT: Duration = Duration::from_secs(10);
-/// How long closing a sink waits for its uploads to finish.
-const CLOSE_WAIT: Duration = Duration::from_secs(5);
+/// How long `put` waits for uploads to free memory before it hands the rest of the batch
+/// back to Java, which offers it again after a pause (Connect's poll loop must go on).
+const PUT_WAIT: Duration = Duration::from_secs(1);
+/// How long closing a sink waits for its cancelled uploads to abort and end.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
-/// Records of a batch that could not be decoded, by their index in the batch.
+/// What `put` did with a batch: it took the first `taken` records (the rest did not fit in
+/// memory and must be offered again); `failures` are records among them it cannot store.
 #[derive(Debug, Default)]
 pub struct PutOutcome {
+    pub taken: usize,
     pub failures: Vec<(usize, RecordFailure)>,
+}
+
+/// Whether the start-up check of the store may pass over a store that does not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `validate`: every problem is reported.
+    Strict,
+    /// A task starting: a store that is down only delays uploads, which retry.
+    Lenient,
 }
 
 pub struct Sink {
     config: Arc<SinkConfig>,
     decoder: Decoder,
-    store: Arc<dyn ObjectStore>,
     runtime: Option<Arc<Runtime>>,
-    progress: Arc<Progress>,
-    open: Mutex<HashMap<TopicPartition, OpenObject>>,
-    upload_slots: Arc<UploadSlots>,
+    uploader: Arc<Uploader>,
+    ledger: Arc<Ledger>,
+    memory: Arc<MemoryBudget>,
+    metrics: Arc<Metrics>,
+    running: Arc<Running>,
+    /// Per source partition (where Connect commits): its open object and the token that
+    /// cancels its uploads.
+    partitions: Mutex<HashMap<TopicPartition, PartitionState>>,
+    stopping: CancellationToken,
+    context: Arc<str>,
+    backpressure_since: Mutex<Option<Instant>>,
+}
+
+struct PartitionState {
+    open: Option<OpenObject>,
+    cancel: CancellationToken,
 }
 
 impl Sink {
     /// Builds the sink and checks that the store answers and accepts our credentials.
-    pub fn start(config: SinkConfig) -> Result<Sink, SinkError> {
+    /// `context` names the task in log lines, as Connect's MDC does (`s3-sink|task-0`).
+    pub fn start(config: SinkConfig, context: &str, probe: Probe) -> Result<Sink, SinkError> {
+        let context: Arc<str> = Arc::from(context);
         let decoder = Decoder::new(config.decoder.clone()).map_err(|e| SinkError::config("sinetstream.*", e.reason))?;
         let store = store::open_store(&config.store)?;
         let runtime =
             runtime::acquire().map_err(|e| SinkError::StoreUnavailable(format!("cannot start I/O threads: {e}")))?;
-        let probed = runtime.block_on(store::probe(&*store, &config.store, &config.naming.topics_dir));
-        if let Err(e) = probed {
-            runtime::release(runtime);
-            return Err(e);
+        if let Err(failure) = runtime.block_on(store::probe(&store, &config.store, &config.naming.topics_dir)) {
+            if probe == Probe::Strict || !failure.unreachable {
+                runtime::release(runtime);
+                return Err(failure.error);
+            }
+            task_log!(context, Level::Warn, "{}; uploads will retry until it answers", failure.error);
         }
-        Ok(Sink {
-            upload_slots: UploadSlots::new(config.upload_concurrency_floor, config.upload_concurrency),
-            progress: Arc::new(Progress::new(config.max_inflight_bytes)),
+        let metrics = Arc::new(Metrics::default());
+        let settings = UploadSettings {
+            part_size: config.part_size,
+            retry_timeout: config.retry_timeout,
+            concurrency_floor: config.upload_concurrency_floor,
+            concurrency: config.upload_concurrency,
+        };
+        let uploader = Arc::new(Uploader::new(store, &settings, metrics.clone(), context.clone()));
+        let sink = Sink {
+            memory: MemoryBudget::new(config.max_inflight_bytes),
             config: Arc::new(config),
             decoder,
-            store,
             runtime: Some(runtime),
-            open: Mutex::new(HashMap::new()),
-        })
+            uploader,
+            ledger: Arc::new(Ledger::default()),
+            metrics,
+            running: Arc::new(Running::default()),
+            partitions: Mutex::new(HashMap::new()),
+            stopping: CancellationToken::new(),
+            context,
+            backpressure_since: Mutex::new(None),
+        };
+        sink.log_start();
+        Ok(sink)
+    }
+
+    fn log_start(&self) {
+        let c = &self.config;
+        let s = &c.store;
+        task_log!(
+            self.context,
+            Level::Info,
+            "started: store {} (region {}, path-style {}, credentials: {:?}), bucket {}, objects {}/<topic>/{}, \
+             flush.size {}, part size {} bytes, upload concurrency {}..{}, in-flight limit {} bytes, retry timeout \
+             {} s, messages: {}",
+            s.location_text(),
+            s.region,
+            s.path_style,
+            store::credential_source(s),
+            s.bucket,
+            c.naming.topics_dir,
+            c.naming.path_format.source(),
+            c.flush_size,
+            c.part_size,
+            c.upload_concurrency_floor,
+            c.upload_concurrency,
+            c.max_inflight_bytes,
+            c.retry_timeout.as_secs(),
+            crate::decoding::describe(&c.decoder),
+        );
+        let by_the_clock = [
+            (c.rotate_schedule_interval.is_some(), "rotate.schedule.interval.ms closes objects by the clock"),
+            (
+                c.timestamp_extractor == TimestampExtractor::Wallclock,
+                "timestamp.extractor=Wallclock picks directories by the clock",
+            ),
+        ];
+        for (_, what) in by_the_clock.iter().filter(|(set, _)| *set) {
+            task_log!(
+                self.context,
+                Level::Warn,
+                "{what}: after a crash, records read again may be grouped or placed differently, so some may be \
+                 stored in two objects"
+            );
+        }
     }
 
     pub fn config(&self) -> &SinkConfig {
         &self.config
     }
 
-    /// Accepts a batch (the layout of `record.rs`). Either the whole batch is taken or,
-    /// when memory is full for too long, none of it (`Backpressure`) so Connect can retry.
-    pub fn put(&self, batch: Bytes) -> Result<PutOutcome, SinkError> {
-        self.progress.check_healthy()?;
-        self.forget_parked();
-        self.close_idle_objects();
-        let records = decode_batch(batch)?;
-        let fresh: Vec<(usize, &RecordRef)> =
-            records.iter().enumerate().filter(|(_, r)| self.progress.is_new(&r.tp, r.offset)).collect();
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn gauges(&self) -> Gauges {
+        let slots = self.uploader.slots();
+        Gauges {
+            inflight_bytes: self.memory.used() as u64,
+            inflight_limit: self.memory.limit() as u64,
+            upload_concurrency: slots.limit() as u64,
+            upload_concurrency_max: slots.ceiling() as u64,
+            open_objects: self.lock_partitions().values().filter(|p| p.open.is_some()).count() as u64,
+            oldest_waiting_ms: self.ledger.oldest_waiting().map_or(0, |at| at.elapsed().as_millis() as u64),
+        }
+    }
+
+    /// Takes records in order until one does not fit in memory; see `PutOutcome`.
+    pub fn put(&self, records: Vec<Record>) -> Result<PutOutcome, SinkError> {
+        self.ledger.check_healthy()?;
+        self.close_scheduled_objects();
         let now_ms = wallclock_ms();
-        let decoded: Vec<_> = fresh
-            .iter()
-            .map(|(_, r)| decode_record(&self.decoder, self.config.timestamp_extractor, r, now_ms))
-            .collect();
-        let needed = decoded.iter().flatten().map(|d| d.payload.len()).sum();
-        self.wait_for_room(needed)?;
         let mut outcome = PutOutcome::default();
-        let mut closed = Vec::new();
-        {
-            let mut open = self.lock_open();
-            for ((index, record), result) in fresh.into_iter().zip(decoded) {
-                if !self.progress.accept(&record.tp, record.offset) {
-                    continue; // already taken: Connect redelivered it
-                }
-                match result {
-                    Ok(d) => closed.extend(self.add(&mut open, record, d)),
-                    Err(failure) => {
-                        self.progress.hold(&record.tp, record.offset);
-                        outcome.failures.push((index, failure));
-                    }
+        let offered = records.len();
+        for (index, record) in records.into_iter().enumerate() {
+            if self.ledger.is_new(&record.source.tp, record.source.offset) {
+                Metrics::add(&self.metrics.records_received, 1);
+                match self.take(record, now_ms)? {
+                    Taken::Stored => {}
+                    Taken::Failed(failure) => outcome.failures.push((index, failure)),
+                    Taken::NoRoom => break,
                 }
             }
+            outcome.taken = index + 1;
         }
-        for (tp, object) in closed {
-            self.spawn_upload(tp, object);
-        }
+        self.note_backpressure(outcome.taken < offered);
         Ok(outcome)
     }
 
-    /// Adds one decoded record to its partition's open object; returns objects it closed.
-    fn add(
-        &self,
-        open: &mut HashMap<TopicPartition, OpenObject>,
-        record: &RecordRef,
-        decoded: DecodedRecord,
-    ) -> Vec<(TopicPartition, ClosedObject)> {
-        let config = &self.config;
-        let tp = &record.tp;
-        let mut closed = Vec::new();
-        if open.get(tp).is_some_and(|o| o.must_rotate_before(config, &decoded)) {
-            closed.extend(self.close_object(open, tp));
+    fn take(&self, record: Record, now_ms: i64) -> Result<Taken, SinkError> {
+        let source = record.source.clone();
+        let refuse = |failure: RecordFailure| {
+            self.ledger.accept(&source.tp, source.offset);
+            self.ledger.hold(&source.tp, source.offset);
+            Metrics::add(&self.metrics.records_errant, 1);
+            Ok(Taken::Failed(failure))
+        };
+        let decoded = match decode_record(&self.decoder, self.config.timestamp_extractor, &record, now_ms) {
+            Ok(decoded) => decoded,
+            Err(failure) => return refuse(failure),
+        };
+        let bytes = OpenObject::bytes_of(&self.config, &decoded);
+        if bytes > self.memory.limit() {
+            let limit = self.memory.limit();
+            return refuse(RecordFailure::new(
+                "too-large",
+                format!("the record needs {bytes} bytes, more than upload.max.inflight.bytes ({limit})"),
+            ));
         }
-        let object = open.entry(tp.clone()).or_insert_with(|| {
-            self.progress.hold(tp, record.offset);
-            OpenObject::start(config, &tp.topic, record.offset, &decoded)
-        });
-        let added = object.push(config, record.offset, decoded);
-        self.progress.add_buffered(added);
-        if object.is_full(config) {
-            closed.extend(self.close_object(open, tp));
+        let key_bytes = OpenObject::key_length(&self.config, &record.target, &decoded);
+        if key_bytes > MAX_KEY_BYTES {
+            return refuse(RecordFailure::new(
+                "key-too-long",
+                format!("its object key would be {key_bytes} bytes, more than S3's {MAX_KEY_BYTES}"),
+            ));
         }
-        closed
+        let Some(memory) = self.reserve(bytes)? else { return Ok(Taken::NoRoom) };
+        self.add(record, decoded, memory);
+        Ok(Taken::Stored)
     }
 
-    fn close_object(
-        &self,
-        open: &mut HashMap<TopicPartition, OpenObject>,
-        tp: &TopicPartition,
-    ) -> Option<(TopicPartition, ClosedObject)> {
-        let object = open.remove(tp)?.close(&self.config, &tp.topic, tp.partition);
-        self.progress.start_upload(object.bytes);
-        Some((tp.clone(), object))
-    }
-
-    fn spawn_upload(&self, tp: TopicPartition, object: ClosedObject) {
-        let Some(runtime) = &self.runtime else { return };
-        let epoch = self.progress.epoch_of(&tp);
-        let store = self.store.clone();
-        let slots = self.upload_slots.clone();
-        let progress = self.progress.clone();
-        let part_size = self.config.part_size;
-        let deadline = Instant::now() + self.config.retry_timeout;
-        runtime.spawn(async move {
-            let uploads = object.files.into_iter().map(|(key, data)| {
-                let (store, slots, progress, tp) = (store.clone(), slots.clone(), progress.clone(), tp.clone());
-                async move {
-                    let slot = slots.acquire().await?;
-                    let single_put = data.len() <= part_size;
-                    let still_ours = || progress.is_current(&tp, epoch);
-                    let attempts = upload_with_retry(&*store, key, data, part_size, deadline, still_ours).await?;
-                    if attempts == 1 && single_put {
-                        slot.completed();
-                    }
-                    Ok::<(), SinkError>(())
-                }
-            });
-            let result = futures::future::try_join_all(uploads).await.map(|_| ());
-            progress.finish_upload(&tp, epoch, object.first_offset, object.bytes, result);
-        });
-    }
-
-    /// Waits until `needed` more bytes fit under `upload.max.inflight.bytes`.
-    fn wait_for_room(&self, needed: usize) -> Result<(), SinkError> {
+    /// Room for `bytes`, waiting up to `PUT_WAIT` for uploads to give memory back. Open
+    /// objects alone never give any back: closing them early would make object boundaries
+    /// depend on timing, so that is done only where `rotate.schedule.interval.ms` allows it.
+    fn reserve(&self, bytes: usize) -> Result<Option<Reservation>, SinkError> {
         let deadline = Instant::now() + PUT_WAIT;
         loop {
-            match self.progress.wait_for_room(needed, deadline)? {
-                crate::progress::Room::Available => return Ok(()),
-                // Only open objects hold the memory and no upload will free it: close them.
-                crate::progress::Room::OnlyBuffered => self.close_all_objects(),
+            let step = (Instant::now() + Duration::from_millis(50)).min(deadline);
+            if let Some(reservation) = self.memory.reserve(bytes, step) {
+                return Ok(Some(reservation));
+            }
+            if self.running.count() == 0 {
+                // The last upload may have given its memory back just now.
+                if let Some(reservation) = self.memory.reserve(bytes, Instant::now()) {
+                    return Ok(Some(reservation));
+                }
+                if !self.close_oldest_object()? {
+                    return Ok(None);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
             }
         }
     }
 
-    fn close_all_objects(&self) {
-        self.close_objects_where(|_| true);
+    /// With nothing uploading, memory is full of open objects only.
+    fn close_oldest_object(&self) -> Result<bool, SinkError> {
+        let mut partitions = self.lock_partitions();
+        if self.config.rotate_schedule_interval.is_none() {
+            let open = partitions.values().filter(|p| p.open.is_some()).count();
+            if open > 0 {
+                return Err(SinkError::OpenObjectsFillMemory { partitions: open, limit: self.memory.limit() });
+            }
+            return Ok(false); // memory is held by nothing of ours yet: a moment's race
+        }
+        let oldest = partitions
+            .iter()
+            .filter_map(|(tp, p)| p.open.as_ref().map(|o| (o.opened_at, tp.clone())))
+            .min()
+            .map(|(_, tp)| tp);
+        let Some(tp) = oldest else { return Ok(false) };
+        let state = partitions.get_mut(&tp).expect("found above");
+        if let Some(object) = state.open.take() {
+            task_log!(self.context, Level::Info, "memory full of open objects: closing {} early", object.describe());
+            self.spawn_upload(tp, state.cancel.clone(), object.close(&self.config));
+        }
+        Ok(true)
     }
 
-    /// `rotate.schedule.interval.ms`: objects open longer than this (wall clock) close.
-    fn close_idle_objects(&self) {
-        if let Some(limit) = self.config.rotate_schedule_interval {
-            self.close_objects_where(|object| object.opened_at.elapsed() >= limit);
+    /// Adds one decoded record to its partition's open object, closing objects that end.
+    fn add(&self, record: Record, decoded: DecodedRecord, memory: Reservation) {
+        let config = &self.config;
+        let source = record.source;
+        let mut partitions = self.lock_partitions();
+        let state = partitions
+            .entry(source.tp.clone())
+            .or_insert_with(|| PartitionState { open: None, cancel: self.stopping.child_token() });
+        let epoch = self.ledger.accept(&source.tp, source.offset);
+        if state.open.as_ref().is_some_and(|o| o.must_rotate_before(config, &record.target.tp, &decoded)) {
+            let object = state.open.take().expect("checked above");
+            self.spawn_upload(source.tp.clone(), state.cancel.clone(), object.close(config));
+        }
+        let object = state.open.get_or_insert_with(|| {
+            self.ledger.hold(&source.tp, source.offset);
+            OpenObject::start(config, &record.target, source.offset, epoch, &decoded, self.memory.nothing())
+        });
+        object.push(config, decoded, memory);
+        if object.is_full(config) {
+            let object = state.open.take().expect("just filled");
+            self.spawn_upload(source.tp.clone(), state.cancel.clone(), object.close(config));
         }
     }
 
-    fn close_objects_where(&self, should_close: impl Fn(&OpenObject) -> bool) {
-        let closed: Vec<_> = {
-            let mut open = self.lock_open();
-            let chosen: Vec<_> = open.iter().filter(|(_, o)| should_close(o)).map(|(tp, _)| tp.clone()).collect();
-            chosen.iter().filter_map(|tp| self.close_object(&mut open, tp)).collect()
-        };
-        for (tp, object) in closed {
-            self.spawn_upload(tp, object);
+    /// Uploads an object's files side by side; the object is durable when all are stored.
+    /// One that fails for good cancels the others (which abort what they started) and fails
+    /// the task.
+    fn spawn_upload(&self, tp: TopicPartition, cancel: CancellationToken, object: ClosedObject) {
+        let Some(runtime) = &self.runtime else { return };
+        let running = self.running.start();
+        let (uploader, ledger, metrics) = (self.uploader.clone(), self.ledger.clone(), self.metrics.clone());
+        let object_cancel = cancel.child_token();
+        runtime.spawn(async move {
+            let _running = running;
+            let ClosedObject { first_source_offset, epoch, files, records, payload_bytes, memory } = object;
+            let uploads = files.into_iter().map(|(key, data)| {
+                let (uploader, cancel) = (uploader.clone(), object_cancel.clone());
+                async move {
+                    let outcome = uploader.upload(&key, data, &cancel).await;
+                    if outcome.is_err() {
+                        cancel.cancel();
+                    }
+                    outcome
+                }
+            });
+            let outcomes = futures::future::join_all(uploads).await;
+            let failure = outcomes.into_iter().find_map(|o| match o {
+                Err(UploadError::Failed(e)) => Some(e),
+                _ => None,
+            });
+            match failure {
+                Some(error) if !cancel.is_cancelled() => ledger.fail(error),
+                Some(_) => {} // the partition went elsewhere or the task stopped meanwhile
+                None if object_cancel.is_cancelled() => {}
+                None => {
+                    ledger.stored(&tp, epoch, first_source_offset);
+                    Metrics::add(&metrics.objects_stored, 1);
+                    Metrics::add(&metrics.records_stored, records as u64);
+                    Metrics::add(&metrics.payload_bytes_stored, payload_bytes as u64);
+                }
+            }
+            drop(memory);
+        });
+    }
+
+    /// Says when uploads start holding back new records, and when they stop.
+    fn note_backpressure(&self, held_back: bool) {
+        let mut since = self.backpressure_since.lock().unwrap_or_else(|e| e.into_inner());
+        match (held_back, *since) {
+            (true, None) => {
+                *since = Some(Instant::now());
+                task_log!(
+                    self.context,
+                    Level::Info,
+                    "backpressure: {} bytes not yet stored (upload.max.inflight.bytes = {}), {} uploads running; \
+                     new records wait",
+                    self.memory.used(),
+                    self.memory.limit(),
+                    self.running.count()
+                );
+            }
+            (false, Some(start)) => {
+                *since = None;
+                task_log!(self.context, Level::Info, "backpressure over after {:.1} s", start.elapsed().as_secs_f64());
+            }
+            _ => {}
+        }
+    }
+
+    /// `rotate.schedule.interval.ms`: objects open longer than this (wall clock) close.
+    fn close_scheduled_objects(&self) {
+        let Some(limit) = self.config.rotate_schedule_interval else { return };
+        let mut partitions = self.lock_partitions();
+        for (tp, state) in partitions.iter_mut() {
+            if state.open.as_ref().is_some_and(|o| o.opened_at.elapsed() >= limit) {
+                let object = state.open.take().expect("checked above");
+                self.spawn_upload(tp.clone(), state.cancel.clone(), object.close(&self.config));
+            }
         }
     }
 
     /// Offsets errant records were reported at: they no longer hold back commits.
     pub fn resolve_failures(&self, records: &[(TopicPartition, i64)]) {
         for (tp, offset) in records {
-            self.progress.release_hold(tp, *offset);
+            self.ledger.release(tp, *offset);
         }
     }
 
-    /// For each partition with accepted records: the offset up to which (exclusive)
-    /// every record is durably stored or reported. Fails when an upload failed for good.
+    /// For each partition with records taken: the offset up to which (exclusive) every
+    /// record is durably stored or reported. Fails once an upload failed for good.
     pub fn committable(&self) -> Result<Vec<(TopicPartition, i64)>, SinkError> {
-        self.close_idle_objects();
-        self.progress.committable()
+        self.close_scheduled_objects();
+        self.ledger.committable()
     }
 
-    /// Partitions revoked by a rebalance. Connect's default (eager) protocol revokes every
-    /// partition before each assignment and often hands most of them back, so they are
-    /// kept, uploads and open objects included, until the rebalance ends.
+    /// Partitions revoked or lost by a rebalance: their open objects are dropped and their
+    /// uploads cancelled; the next owner, this task or another, reads them again from the
+    /// committed offset.
     pub fn close_partitions(&self, partitions: &[TopicPartition]) {
         for tp in partitions {
-            self.progress.park(tp);
+            self.forget(tp, "closed by a rebalance");
         }
     }
 
-    /// Partitions assigned by a rebalance. Those this task held before keep what it took:
-    /// Connect delivers them again from the committed offset, and records already taken are
-    /// skipped instead of stored twice. Revoked partitions not handed back are forgotten.
+    /// Partitions assigned by a rebalance start afresh. State left from before (which the
+    /// close of a rebalance normally removes) is dropped: another task may have stored and
+    /// committed them meanwhile.
     pub fn open_partitions(&self, partitions: &[TopicPartition]) {
         for tp in partitions {
-            self.progress.revive(tp);
+            self.forget(tp, "assigned again");
         }
-        self.forget_parked();
     }
 
-    /// Drops what is left of partitions another task owns now: open objects (their offsets
-    /// were not committed, so the next owner reads them again) and uploads not yet started.
-    fn forget_parked(&self) {
-        let gone = self.progress.forget_parked();
-        if gone.is_empty() {
-            return;
-        }
-        let mut open = self.lock_open();
-        for tp in &gone {
-            if let Some(object) = open.remove(tp) {
-                self.progress.drop_buffered(object.bytes);
+    fn forget(&self, tp: &TopicPartition, why: &str) {
+        let state = self.lock_partitions().remove(tp);
+        let known = self.ledger.forget(tp);
+        let Some(state) = state else {
+            if known {
+                task_log!(self.context, Level::Info, "partition {tp} {why}: forgot its errant records");
             }
+            return;
+        };
+        state.cancel.cancel();
+        match state.open {
+            Some(object) => task_log!(
+                self.context,
+                Level::Info,
+                "partition {tp} {why}: dropped its open object ({}) and cancelled its uploads",
+                object.describe()
+            ),
+            None => task_log!(self.context, Level::Debug, "partition {tp} {why}: cancelled its uploads"),
         }
     }
 
-    /// Waits briefly for running uploads, then releases the I/O threads.
+    /// Cancels every upload, waits briefly for them to abort what they started, and
+    /// releases the I/O threads. Nothing is written after this returns.
     pub fn close(mut self) {
-        self.progress.wait_for_uploads(CLOSE_WAIT);
+        self.stopping.cancel();
+        if !self.running.wait_idle(CLOSE_WAIT) {
+            task_log!(
+                self.context,
+                Level::Warn,
+                "{} uploads did not end within {CLOSE_WAIT:?} of the stop",
+                self.running.count()
+            );
+        }
         if let Some(runtime) = self.runtime.take() {
+            let uploader = self.uploader.clone();
+            runtime.block_on(async move { tokio::time::timeout(CLOSE_WAIT, uploader.finish()).await.ok() });
             runtime::release(runtime);
         }
     }
 
-    fn lock_open(&self) -> MutexGuard<'_, HashMap<TopicPartition, OpenObject>> {
-        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_partitions(&self) -> MutexGuard<'_, HashMap<TopicPartition, PartitionState>> {
+        self.partitions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Drop for Sink {
     fn drop(&mut self) {
+        self.stopping.cancel();
         if let Some(runtime) = self.runtime.take() {
             runtime::release(runtime);
         }
     }
 }
 
-/// Uploads one object, retrying with backoff and jitter until it succeeds, fails for a
-/// reason no retry can fix, or `deadline` passes. Gives up quietly once the partition
-/// belongs to another task, which stores the object itself. Returns the attempts made.
-async fn upload_with_retry(
-    store: &dyn ObjectStore,
-    key: String,
-    data: Bytes,
-    part_size: usize,
-    deadline: Instant,
-    still_ours: impl Fn() -> bool,
-) -> Result<u32, SinkError> {
-    let path = Path::from(key.as_str());
-    let mut backoff = Duration::from_millis(100);
-    let mut attempts = 0;
-    loop {
-        if !still_ours() {
-            return Ok(attempts);
-        }
-        attempts += 1;
-        match store::upload(store, &path, data.clone(), part_size).await {
-            Ok(()) => return Ok(attempts),
-            Err(e) if store::is_permanent(&e) || Instant::now() >= deadline => {
-                return Err(SinkError::UploadFailed { key, message: e.to_string() });
-            }
-            Err(_) => {
-                let jitter = Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
-                tokio::time::sleep(backoff + jitter).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
+enum Taken {
+    Stored,
+    Failed(RecordFailure),
+    NoRoom,
+}
+
+/// How many uploads are running, and a way to wait until none is.
+#[derive(Default)]
+struct Running {
+    count: Mutex<usize>,
+    idle: Condvar,
+}
+
+struct RunningGuard(Arc<Running>);
+
+impl Running {
+    fn start(self: &Arc<Self>) -> RunningGuard {
+        *self.lock() += 1;
+        RunningGuard(self.clone())
+    }
+
+    fn count(&self) -> usize {
+        *self.lock()
+    }
+
+    fn wait_idle(&self, timeout: Duration) -> bool {
+        let count = self.lock();
+        let (count, _) = self.idle.wait_timeout_while(count, timeout, |n| *n > 0).unwrap_or_else(|e| e.into_inner());
+        *count == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        self.count.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        let mut count = self.0.lock();
+        *count -= 1;
+        if *count == 0 {
+            self.0.idle.notify_all();
         }
     }
 }

@@ -3,8 +3,8 @@
 //! installs it). Objects are read back from versitygw's directory, byte for byte.
 
 use bytes::Bytes;
-use s3sink_engine::record::{encode_batch, RecordRef, TopicPartition};
-use s3sink_engine::{Sink, SinkConfig, SinkError};
+use s3sink_engine::record::{Record, TopicPartition};
+use s3sink_engine::{Probe, Sink, SinkConfig, SinkError};
 use serde_json::json;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -86,6 +86,20 @@ impl Versitygw {
         self.root.path().join(BUCKET).join(key).exists()
     }
 
+    /// Multipart uploads in progress (ListMultipartUploads): their keys.
+    fn open_multipart_uploads(&self) -> Vec<String> {
+        let output = Command::new("curl")
+            .args(["-sf", "--aws-sigv4", "aws:amz:us-east-1:s3"])
+            .args(["-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"])
+            .args(["--user", &format!("{ACCESS}:{SECRET}")])
+            .arg(format!("{}/{BUCKET}?uploads=", self.url()))
+            .output()
+            .expect("run curl");
+        assert!(output.status.success(), "ListMultipartUploads failed");
+        let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+        listing.split("<Key>").skip(1).filter_map(|rest| rest.split("</Key>").next()).map(String::from).collect()
+    }
+
     fn object(&self, key: &str) -> Vec<u8> {
         let path = self.root.path().join(BUCKET).join(key);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -129,18 +143,19 @@ fn message(send_us: i64, payload: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
-fn batch(first_offset: i64, payloads: &[Vec<u8>]) -> Bytes {
-    let records: Vec<_> = payloads
+fn batch(first_offset: i64, payloads: &[Vec<u8>]) -> Vec<Record> {
+    payloads
         .iter()
         .enumerate()
-        .map(|(i, p)| RecordRef {
-            tp: TopicPartition { topic: "t".into(), partition: 0 },
-            offset: first_offset + i as i64,
-            timestamp_ms: Some(RECORD_MS),
-            value: Some(message(SEND_US + i as i64 * 1000, p)),
+        .map(|(i, p)| {
+            let offset = first_offset + i as i64;
+            Record::untransformed(partition_0(), offset, Some(RECORD_MS), Some(message(SEND_US + i as i64 * 1000, p)))
         })
-        .collect();
-    Bytes::from(encode_batch(&records))
+        .collect()
+}
+
+fn start(config: SinkConfig) -> Sink {
+    Sink::start(config, "s3-store-test|task-0", Probe::Strict).unwrap()
 }
 
 fn wait_committed(sink: &Sink, wanted: i64, within: Duration) -> Result<i64, SinkError> {
@@ -161,7 +176,7 @@ fn key(offset: i64, ending: &str) -> String {
 #[test]
 fn small_objects_are_single_puts_stored_byte_exact() {
     let server = Versitygw::start();
-    let sink = Sink::start(config(&server, json!({}))).unwrap();
+    let sink = start(config(&server, json!({})));
     let payloads = vec![b"{\"a\":1}".to_vec(), vec![], (0..=255u8).collect()];
     sink.put(batch(0, &payloads)).unwrap();
     assert_eq!(wait_committed(&sink, 3, Duration::from_secs(20)).unwrap(), 3);
@@ -176,7 +191,7 @@ fn small_objects_are_single_puts_stored_byte_exact() {
 #[test]
 fn objects_above_the_part_size_go_multipart() {
     let server = Versitygw::start();
-    let sink = Sink::start(config(&server, json!({"sink.objects": "payload"}))).unwrap();
+    let sink = start(config(&server, json!({"sink.objects": "payload"})));
     let big: Vec<u8> = (0..12 * 1024 * 1024 + 7).map(|i: usize| (i.wrapping_mul(31) >> 3) as u8).collect();
     sink.put(batch(40, std::slice::from_ref(&big))).unwrap();
     assert_eq!(wait_committed(&sink, 41, Duration::from_secs(60)).unwrap(), 41);
@@ -187,7 +202,7 @@ fn objects_above_the_part_size_go_multipart() {
 #[test]
 fn flush_size_groups_records_and_names_objects_by_first_offset() {
     let server = Versitygw::start();
-    let sink = Sink::start(config(&server, json!({"flush.size": "3", "format.bytearray.separator": "\\n"}))).unwrap();
+    let sink = start(config(&server, json!({"flush.size": "3", "format.bytearray.separator": "\\n"})));
     let payloads: Vec<Vec<u8>> = (0..7).map(|i| format!("r{i}").into_bytes()).collect();
     sink.put(batch(10, &payloads)).unwrap();
     // 10..12 and 13..15 are full; 16 waits for more records.
@@ -202,7 +217,7 @@ fn flush_size_groups_records_and_names_objects_by_first_offset() {
 #[test]
 fn uploads_are_retried_while_the_store_is_down() {
     let mut server = Versitygw::start();
-    let sink = Sink::start(config(&server, json!({}))).unwrap();
+    let sink = start(config(&server, json!({})));
     server.stop();
     sink.put(batch(0, &[b"during outage".to_vec()])).unwrap();
     std::thread::sleep(Duration::from_secs(2));
@@ -216,7 +231,7 @@ fn uploads_are_retried_while_the_store_is_down() {
 #[test]
 fn an_upload_that_keeps_failing_fails_the_sink_without_committing() {
     let mut server = Versitygw::start();
-    let sink = Sink::start(config(&server, json!({"upload.retry.timeout.ms": "1000"}))).unwrap();
+    let sink = start(config(&server, json!({"upload.retry.timeout.ms": "1000"})));
     server.stop();
     sink.put(batch(0, &[b"lost store".to_vec()])).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -233,30 +248,54 @@ fn an_upload_that_keeps_failing_fails_the_sink_without_committing() {
 }
 
 fn partition_0() -> TopicPartition {
-    TopicPartition { topic: "t".into(), partition: 0 }
+    TopicPartition::new("t", 0)
 }
 
 #[test]
-fn a_partition_handed_back_by_a_rebalance_keeps_what_it_took() {
+fn a_partition_handed_back_by_a_rebalance_starts_afresh_from_what_connect_delivers() {
     let mut server = Versitygw::start();
-    let sink = Sink::start(config(&server, json!({}))).unwrap();
+    let sink = start(config(&server, json!({})));
     server.stop();
     sink.put(batch(0, &[b"a".to_vec(), b"b".to_vec()])).unwrap();
     sink.close_partitions(&[partition_0()]);
     sink.open_partitions(&[partition_0()]);
-    // Connect delivers again from the committed offset; the second copy must not be stored.
-    sink.put(batch(0, &[b"a".to_vec(), b"second copy".to_vec(), b"c".to_vec()])).unwrap();
+    // Connect delivers again from the committed offset (0); all of it is taken anew.
+    let outcome = sink.put(batch(0, &[b"a".to_vec(), b"b".to_vec(), b"c".to_vec()])).unwrap();
+    assert_eq!(outcome.taken, 3);
     server.run();
     assert_eq!(wait_committed(&sink, 3, Duration::from_secs(30)).unwrap(), 3);
-    assert_eq!(server.object(&key(1, ".bin")), b"b");
-    assert_eq!(server.object(&key(2, ".bin")), b"c");
+    for (offset, content) in [(0, &b"a"[..]), (1, b"b"), (2, b"c")] {
+        assert_eq!(server.object(&key(offset, ".bin")), content);
+    }
+    sink.close();
+}
+
+/// The bug this engine once had: a partition revoked while its assignment became empty
+/// (Connect calls no open() then) kept its open object, and when the partition came back
+/// after another task had stored and committed further, new records were appended to the
+/// stale object and uploaded under its old name, over the other task's object.
+#[test]
+fn state_of_a_revoked_partition_never_comes_back_with_it() {
+    let server = Versitygw::start();
+    let sink = start(config(&server, json!({"flush.size": "5", "format.bytearray.separator": "\\n"})));
+    let first: Vec<Vec<u8>> = (0..3).map(|i| format!("old{i}").into_bytes()).collect();
+    sink.put(batch(0, &first)).unwrap(); // an open object [0, 3) of 5
+    sink.close_partitions(&[partition_0()]); // revoked; the new assignment is empty
+                                             // Meanwhile another task stored [0, 10) and committed 10. The partition comes back:
+    sink.open_partitions(&[partition_0()]);
+    let later: Vec<Vec<u8>> = (10..15).map(|i| format!("new{i}").into_bytes()).collect();
+    sink.put(batch(10, &later)).unwrap();
+    assert_eq!(wait_committed(&sink, 15, Duration::from_secs(20)).unwrap(), 15);
+    assert_eq!(server.object(&key(10, ".bin")), b"new10\nnew11\nnew12\nnew13\nnew14\n");
+    assert!(!server.has_object(&key(0, ".bin")), "the stale object was uploaded");
+    assert_eq!(sink.committable().unwrap(), vec![(partition_0(), 15)], "the commit never went back");
     sink.close();
 }
 
 #[test]
 fn a_partition_moved_to_another_task_drops_its_pending_uploads() {
     let mut server = Versitygw::start();
-    let sink = Sink::start(config(&server, json!({}))).unwrap();
+    let sink = start(config(&server, json!({})));
     server.stop();
     sink.put(batch(0, &[b"moved".to_vec()])).unwrap();
     sink.close_partitions(&[partition_0()]);
@@ -271,7 +310,7 @@ fn a_partition_moved_to_another_task_drops_its_pending_uploads() {
 }
 
 fn start_error_key(config: SinkConfig) -> String {
-    match Sink::start(config) {
+    match Sink::start(config, "test", Probe::Strict) {
         Err(SinkError::Config { key, message }) => {
             assert!(!message.contains(SECRET), "secret in: {message}");
             key
@@ -296,10 +335,185 @@ fn local_directory_store_writes_plain_files() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("file://{}", dir.path().display());
     let map = json!({"s3.bucket.name": "mybucket", "store.url": url, "timezone": "Asia/Tokyo"});
-    let sink = Sink::start(SinkConfig::from_json(&map.to_string()).unwrap()).unwrap();
+    std::env::set_var("SINETS3_ALLOWED_PATHS", std::env::temp_dir());
+    let sink = start(SinkConfig::from_json(&map.to_string()).unwrap());
     sink.put(batch(5, &[b"on disk".to_vec()])).unwrap();
     assert_eq!(wait_committed(&sink, 6, Duration::from_secs(10)).unwrap(), 6);
     let root = Path::new(dir.path()).join("mybucket");
     assert_eq!(std::fs::read(root.join(key(5, ".bin"))).unwrap(), b"on disk");
+    sink.close();
+}
+
+/// With the store down, uploads hold the memory bound: `put` takes what fits and hands the
+/// rest back instead of closing objects early, so object boundaries stay those of flush.size.
+#[test]
+fn a_full_memory_bound_holds_records_back_without_changing_object_boundaries() {
+    let mut server = Versitygw::start();
+    let limit = 1024 * 1024;
+    let extra = json!({"flush.size": "4", "upload.max.inflight.bytes": limit.to_string(), "sink.objects": "payload"});
+    let sink = start(config(&server, extra));
+    server.stop();
+    let payloads: Vec<Vec<u8>> = (0..40).map(|i| vec![b'a' + (i % 26) as u8; 100 * 1024]).collect();
+    let mut offered = 0;
+    let first = sink.put(batch(0, &payloads)).unwrap();
+    assert!(
+        first.taken < payloads.len(),
+        "took {} of {} records of 100 KiB under a 1 MiB bound",
+        first.taken,
+        payloads.len()
+    );
+    offered += first.taken;
+    server.run();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while offered < payloads.len() {
+        assert!(Instant::now() < deadline, "the rest was never taken");
+        offered += sink.put(batch(offered as i64, &payloads[offered..])).unwrap().taken;
+    }
+    assert_eq!(wait_committed(&sink, 40, Duration::from_secs(30)).unwrap(), 40);
+    for first in (0..40).step_by(4) {
+        let expected: Vec<u8> = payloads[first..first + 4].concat();
+        assert!(
+            server.object(&key(first as i64, ".bin")) == expected,
+            "object {first} is not records {first}..{}",
+            first + 3
+        );
+    }
+    sink.close();
+}
+
+/// Memory full of open objects that no upload will ever free: closing them early would make
+/// boundaries depend on timing, so the task fails with what to change.
+#[test]
+fn open_objects_alone_filling_memory_fail_the_task_with_advice() {
+    let server = Versitygw::start();
+    let extra = json!({"flush.size": "1000", "upload.max.inflight.bytes": (1024 * 1024).to_string()});
+    let sink = start(config(&server, extra));
+    let payloads: Vec<Vec<u8>> = (0..20).map(|_| vec![7u8; 100 * 1024]).collect();
+    let error = sink.put(batch(0, &payloads)).unwrap_err();
+    assert!(matches!(error, SinkError::OpenObjectsFillMemory { .. }), "{error}");
+    assert!(error.to_string().contains("upload.max.inflight.bytes") && error.to_string().contains("flush.size"));
+    assert!(!server.has_object(&key(0, ".bin")), "an object was closed early");
+    sink.close();
+}
+
+/// Records renamed by a transform (RegexRouter) are named by their new topic and committed
+/// where Connect consumed them.
+#[test]
+fn transformed_records_are_named_by_target_and_committed_by_source() {
+    let server = Versitygw::start();
+    let sink = start(config(&server, json!({})));
+    let source = TopicPartition::new("t", 0);
+    let records: Vec<Record> = (0..3)
+        .map(|i| {
+            let mut record = Record::untransformed(source.clone(), i, Some(RECORD_MS), Some(message(SEND_US, b"x")));
+            record.target.tp = TopicPartition::new("archive.t", 0);
+            record
+        })
+        .collect();
+    sink.put(records).unwrap();
+    assert_eq!(wait_committed(&sink, 3, Duration::from_secs(20)).unwrap(), 3);
+    assert_eq!(sink.committable().unwrap(), vec![(source, 3)]);
+    let renamed = "topics/archive.t/year=2022/month=04/day=18/hour=10/archive.t+0+0000000002.bin";
+    assert_eq!(server.object(renamed), b"x");
+    sink.close();
+}
+
+/// A bucket deleted mid-run is an answer no retry fixes: the task fails at once, naming the
+/// object, and commits nothing more.
+#[test]
+fn a_bucket_deleted_mid_run_fails_fast() {
+    let server = Versitygw::start();
+    let sink = start(config(&server, json!({})));
+    sink.put(batch(0, &[b"before".to_vec()])).unwrap();
+    assert_eq!(wait_committed(&sink, 1, Duration::from_secs(20)).unwrap(), 1);
+    std::fs::remove_dir_all(server.root.path().join(BUCKET)).unwrap();
+    let started = Instant::now();
+    sink.put(batch(1, &[b"after".to_vec()])).unwrap();
+    let error = loop {
+        match sink.committable() {
+            Err(e) => break e,
+            Ok(offsets) => assert_eq!(offsets, vec![(partition_0(), 1)], "committed past stored data"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no failure within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}: retried a permanent error", started.elapsed());
+    assert!(
+        error.to_string().contains(&key(1, ".bin")) || error.to_string().contains(&key(1, "-timestamp.txt")),
+        "{error}"
+    );
+}
+
+/// Stopping the task cancels its uploads; a multipart upload cut short is aborted, so the
+/// store keeps no parts of it and no object appears later.
+#[test]
+fn a_stopped_sink_aborts_its_multipart_uploads_and_writes_nothing_after() {
+    let server = Versitygw::start();
+    let sink = start(config(
+        &server,
+        json!({"sink.objects": "payload", "upload.max.inflight.bytes": (256 << 20).to_string()}),
+    ));
+    let big: Vec<u8> = (0..80 * 1024 * 1024).map(|i: usize| (i >> 7) as u8).collect();
+    sink.put(batch(0, std::slice::from_ref(&big))).unwrap();
+    std::thread::sleep(Duration::from_millis(30)); // the upload has begun
+    sink.close();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!server.has_object(&key(0, ".bin")), "an object was stored after the stop");
+    let uploads = server.open_multipart_uploads();
+    assert!(uploads.is_empty(), "multipart uploads left open: {uploads:?}");
+}
+
+/// zstd bombs: a few KB each that expand to more than the decompression limit are errant
+/// records with a reason, never an abort; those that expand within it are stored, each
+/// waiting for room under the memory bound.
+#[test]
+fn decompression_bombs_are_errant_records_and_memory_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_var("SINETS3_ALLOWED_PATHS", std::env::temp_dir());
+    let limit = 8 * 1024 * 1024;
+    let map = json!({
+        "s3.bucket.name": "mybucket",
+        "store.url": format!("file://{}", dir.path().display()),
+        "timezone": "Asia/Tokyo",
+        "sink.objects": "payload",
+        "upload.max.inflight.bytes": limit.to_string(),
+        "sinetstream.compression.algorithm": "zstd",
+        "sinetstream.max.decompressed.bytes": (4 * 1024 * 1024).to_string(),
+    });
+    let sink = start(SinkConfig::from_json(&map.to_string()).unwrap());
+    let fits = zstd::encode_all(&vec![0u8; 3 * 1024 * 1024][..], 19).unwrap();
+    let bomb = zstd::encode_all(&vec![0u8; 64 * 1024 * 1024][..], 19).unwrap();
+    assert!(bomb.len() < 16 * 1024, "a bomb of {} bytes", bomb.len());
+    let values: Vec<&[u8]> = (0..60).map(|i| if i % 2 == 0 { &fits[..] } else { &bomb[..] }).collect();
+    let mut failures = Vec::new();
+    let mut taken = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while taken < values.len() {
+        assert!(Instant::now() < deadline, "the records were never all taken");
+        let records = values[taken..]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let offset = (taken + i) as i64;
+                Record::untransformed(partition_0(), offset, Some(RECORD_MS), Some(message(SEND_US, v)))
+            })
+            .collect();
+        let outcome = sink.put(records).unwrap();
+        failures.extend(outcome.failures.iter().map(|(i, f)| (taken + i, f.kind, f.reason.clone())));
+        taken += outcome.taken;
+        assert!(sink.gauges().inflight_bytes as usize <= limit);
+    }
+    assert_eq!(failures.len(), 30, "every bomb is errant");
+    assert!(
+        failures
+            .iter()
+            .all(|(i, kind, reason)| i % 2 == 1 && *kind == "decompress" && reason.contains("max_decompressed_bytes")),
+        "{failures:?}"
+    );
+    let errant: Vec<_> = failures.iter().map(|(i, _, _)| (partition_0(), *i as i64)).collect();
+    sink.resolve_failures(&errant);
+    assert_eq!(wait_committed(&sink, 60, Duration::from_secs(30)).unwrap(), 60);
+    let stored = std::fs::read(dir.path().join("mybucket").join(key(58, ".bin"))).unwrap();
+    assert_eq!(stored.len(), 3 * 1024 * 1024);
     sink.close();
 }

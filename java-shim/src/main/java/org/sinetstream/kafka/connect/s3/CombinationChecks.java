@@ -2,9 +2,14 @@ package org.sinetstream.kafka.connect.s3;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** Settings that are valid alone but not together; each problem names the key to change. */
 final class CombinationChecks {
+  static final String ERRORS_TOLERANCE = "errors.tolerance";
+  static final String DLQ_TOPIC = "errors.deadletterqueue.topic.name";
+  static final String ERRORS_LOG = "errors.log.enable";
+
   private CombinationChecks() {}
 
   static List<String[]> problems(S3SinkConfig config) {
@@ -23,6 +28,72 @@ final class CombinationChecks {
     if (fromFile && !hasService) {
       problems.add(new String[] {SinetStreamConfig.SERVICE_CONFIG,
           "required with sinetstream.config.file: the service whose settings apply"});
+    }
+    problems.addAll(objectKeys(config));
+    problems.addAll(uploads(config));
+    problems.addAll(errantRecords(config));
+    return problems;
+  }
+
+  /** Payload and timestamp objects must never share a key, or one silently replaces the other. */
+  private static List<String[]> objectKeys(S3SinkConfig config) {
+    List<String[]> problems = new ArrayList<>();
+    List<String> objects = config.getList(S3SinkConfig.OBJECTS_CONFIG);
+    String extension = config.getString(S3SinkConfig.EXTENSION_CONFIG);
+    String suffix = config.getString(S3SinkConfig.TIMESTAMP_SUFFIX_CONFIG);
+    if (objects.contains("payload") && objects.contains("timestamp") && endingsCollide(extension, suffix)) {
+      problems.add(new String[] {S3SinkConfig.EXTENSION_CONFIG, "'" + extension + "' and timestamp.object.suffix '"
+          + suffix + "' would give payload and timestamp objects the same keys; choose endings that differ"});
+    }
+    return problems;
+  }
+
+  /**
+   * Equal endings collide, and so do endings where the longer one is the shorter one after a
+   * few digits: the digits of one offset can make up the difference ("5.bin" and ".bin").
+   */
+  static boolean endingsCollide(String a, String b) {
+    String longer = a.length() >= b.length() ? a : b;
+    String shorter = longer == a ? b : a;
+    if (!longer.endsWith(shorter)) {
+      return false;
+    }
+    String rest = longer.substring(0, longer.length() - shorter.length());
+    return rest.chars().allMatch(Character::isDigit) && (!rest.isEmpty() || a.equals(b));
+  }
+
+  private static List<String[]> uploads(S3SinkConfig config) {
+    List<String[]> problems = new ArrayList<>();
+    int floor = config.getInt(S3SinkConfig.CONCURRENCY_MIN_CONFIG);
+    int ceiling = config.getInt(S3SinkConfig.CONCURRENCY_CONFIG);
+    if (floor > ceiling) {
+      problems.add(new String[] {S3SinkConfig.CONCURRENCY_MIN_CONFIG,
+          floor + " is above upload.concurrency (" + ceiling + ")"});
+    }
+    long decompressed = config.getLong(S3SinkConfig.MAX_DECOMPRESSED_CONFIG);
+    long inflight = config.getLong(S3SinkConfig.INFLIGHT_CONFIG);
+    if (decompressed > inflight) {
+      problems.add(new String[] {S3SinkConfig.MAX_DECOMPRESSED_CONFIG, decompressed
+          + " is above upload.max.inflight.bytes (" + inflight + "): one message could exceed the memory bound"});
+    }
+    return problems;
+  }
+
+  /**
+   * errors.tolerance=all hands undecodable records to the errant-record reporter, which Connect
+   * only provides with a dead letter queue or the error log: without either, a bad record fails
+   * the task although the user asked to tolerate it.
+   */
+  private static List<String[]> errantRecords(S3SinkConfig config) {
+    List<String[]> problems = new ArrayList<>();
+    Map<String, Object> originals = config.originals();
+    boolean tolerateAll = "all".equalsIgnoreCase(String.valueOf(originals.get(ERRORS_TOLERANCE)).trim());
+    boolean deadLetters = !String.valueOf(originals.getOrDefault(DLQ_TOPIC, "")).trim().isEmpty();
+    boolean errorLog = "true".equalsIgnoreCase(String.valueOf(originals.get(ERRORS_LOG)).trim());
+    if (tolerateAll && !deadLetters && !errorLog) {
+      problems.add(new String[] {ERRORS_TOLERANCE, "'all' needs errors.deadletterqueue.topic.name or "
+          + "errors.log.enable=true: without either, Connect gives the task no errant-record reporter and an "
+          + "undecodable record fails the task"});
     }
     return problems;
   }

@@ -1,13 +1,19 @@
 package org.sinetstream.kafka.connect.s3;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongFunction;
+import org.apache.kafka.connect.sink.SinkRecord;
 
 /**
- * Owns one engine instance behind an opaque handle. Not thread-safe beyond what Connect
- * needs (one task thread), but {@link #close()} frees the engine exactly once.
+ * Owns one engine instance behind an opaque handle; {@link #close()} frees it exactly once.
+ * The engine takes calls from several threads (the task's, and JMX reading metrics while a put
+ * waits for memory); a read-write lock keeps them all before the close.
  */
 final class NativeSink implements AutoCloseable {
   static {
@@ -18,76 +24,131 @@ final class NativeSink implements AutoCloseable {
     }
   }
 
+  /** The order of the values {@link #metrics()} returns (rust-core/jni/src/lib.rs, metric_values). */
+  static final List<String> METRIC_NAMES = Collections.unmodifiableList(java.util.Arrays.asList(
+      "records-received", "records-stored", "records-errant", "payload-bytes-stored", "objects-stored",
+      "put-requests", "multipart-requests", "retries", "failures-throttled", "failures-server-error",
+      "failures-network", "failures-permanent", "inflight-bytes", "inflight-bytes-limit", "upload-concurrency",
+      "upload-concurrency-max", "open-objects", "oldest-unstored-record-age-ms", "upload-latency-avg-us",
+      "upload-latency-max-us", "upload-latency-p99-us"));
+
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private long handle;
+  /** Reused from batch to batch; only the task's thread calls put. */
+  private ByteBuffer batchBuffer;
 
   private NativeSink(long handle) {
     this.handle = handle;
   }
 
-  /** Starts an engine; checks the store and fails with the connector key at fault. */
-  static NativeSink open(String configJson) {
-    return new NativeSink(nativeOpen(configJson));
+  /**
+   * Starts an engine; fails with the connector key at fault. {@code context} names the task in
+   * the engine's log lines, as Connect's MDC does ("s3-sink|task-0").
+   */
+  static NativeSink open(Map<String, String> config, String context) {
+    return new NativeSink(nativeOpen(pairs(config), context));
   }
 
   /** Problems of a configuration, as connector key to messages; empty when none. */
-  static Map<String, List<String>> validate(String configJson) {
-    Map<String, List<String>> problems = new java.util.LinkedHashMap<>();
-    for (String[] pair : Json.pairsOfStrings(nativeValidate(configJson))) {
-      problems.computeIfAbsent(pair[0], k -> new ArrayList<>()).add(pair[1]);
+  static Map<String, List<String>> validate(Map<String, String> config) {
+    String[] flat = nativeValidate(pairs(config));
+    Map<String, List<String>> problems = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < flat.length; i += 2) {
+      problems.computeIfAbsent(flat[i], k -> new ArrayList<>()).add(flat[i + 1]);
     }
     return Collections.unmodifiableMap(problems);
   }
 
-  /** Hands a packed batch to the engine; returns the packed list of undecodable records. */
-  synchronized byte[] put(byte[] batch) {
-    return nativePut(liveHandle(), batch);
+  private static String[] pairs(Map<String, String> config) {
+    String[] flat = new String[config.size() * 2];
+    int i = 0;
+    for (Map.Entry<String, String> entry : config.entrySet()) {
+      flat[i++] = entry.getKey();
+      flat[i++] = entry.getValue();
+    }
+    return flat;
   }
 
-  synchronized void resolveFailures(byte[] partitionOffsets) {
-    nativeResolveFailures(liveHandle(), partitionOffsets);
+  /** Hands a batch to the engine; says how many records it took and which it cannot store. */
+  RecordBatchCodec.PutResult put(List<SinkRecord> records) {
+    return call(live -> {
+      batchBuffer = RecordBatchCodec.encodeBatch(records, batchBuffer);
+      return RecordBatchCodec.decodePutResult(nativePut(live, batchBuffer, batchBuffer.position()));
+    });
   }
 
-  synchronized byte[] committable() {
-    return nativeCommittable(liveHandle());
+  void resolveFailures(byte[] offsets) {
+    call(live -> {
+      nativeResolveFailures(live, offsets);
+      return null;
+    });
   }
 
-  synchronized void closePartitions(byte[] partitions) {
-    nativeClosePartitions(liveHandle(), partitions);
+  byte[] committable() {
+    return call(NativeSink::nativeCommittable);
   }
 
-  synchronized void openPartitions(byte[] partitions) {
-    nativeOpenPartitions(liveHandle(), partitions);
+  void closePartitions(byte[] partitions) {
+    call(live -> {
+      nativeClosePartitions(live, partitions);
+      return null;
+    });
+  }
+
+  void openPartitions(byte[] partitions) {
+    call(live -> {
+      nativeOpenPartitions(live, partitions);
+      return null;
+    });
+  }
+
+  /** The values named by {@link #METRIC_NAMES}. */
+  long[] metrics() {
+    return call(NativeSink::nativeMetrics);
   }
 
   @Override
-  public synchronized void close() {
-    if (handle != 0) {
-      long closing = handle;
-      handle = 0;
-      nativeClose(closing);
+  public void close() {
+    lock.writeLock().lock();
+    try {
+      if (handle != 0) {
+        long closing = handle;
+        handle = 0;
+        batchBuffer = null;
+        nativeClose(closing);
+      }
+    } finally {
+      lock.writeLock().unlock();
     }
   }
 
-  private long liveHandle() {
-    if (handle == 0) {
-      throw new IllegalStateException("the native sink is closed");
+  private <T> T call(LongFunction<T> body) {
+    lock.readLock().lock();
+    try {
+      if (handle == 0) {
+        throw new IllegalStateException("the native sink is closed");
+      }
+      return body.apply(handle);
+    } finally {
+      lock.readLock().unlock();
     }
-    return handle;
   }
 
-  private static native long nativeOpen(String configJson);
+  private static native long nativeOpen(String[] config, String context);
 
-  private static native String nativeValidate(String configJson);
+  private static native String[] nativeValidate(String[] config);
 
-  private static native byte[] nativePut(long handle, byte[] batch);
+  private static native byte[] nativePut(long handle, ByteBuffer batch, int length);
 
-  private static native void nativeResolveFailures(long handle, byte[] partitionOffsets);
+  private static native void nativeResolveFailures(long handle, byte[] offsets);
 
   private static native byte[] nativeCommittable(long handle);
 
   private static native void nativeClosePartitions(long handle, byte[] partitions);
 
   private static native void nativeOpenPartitions(long handle, byte[] partitions);
+
+  private static native long[] nativeMetrics(long handle);
 
   private static native void nativeClose(long handle);
 

@@ -1,7 +1,6 @@
 package org.sinetstream.kafka.connect.s3;
 
 import java.nio.ByteBuffer;
-import java.util.AbstractMap;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -13,11 +12,19 @@ import org.apache.kafka.connect.errors.DataException;
 import org.apache.kafka.connect.sink.SinkRecord;
 
 /**
- * The byte layouts shared with the engine (rust-core/engine/src/record.rs), big-endian.
- * A batch crosses as one array, so a put() is one JNI call whatever its size.
+ * The byte layouts shared with the engine, documented in rust-core/jni/src/wire.rs; golden
+ * files in rust-core/jni/tests/fixtures/ are read by both test suites. Big-endian.
+ * A batch crosses as one direct buffer, so a put() is one JNI call whatever its size.
  */
 final class RecordBatchCodec {
+  private static final byte VERSION = 1;
+  private static final byte[] BATCH = magic("SS3B");
+  private static final byte[] PARTITIONS = magic("SS3P");
+  private static final byte[] OFFSETS = magic("SS3O");
+  private static final byte[] PUT_RESULT = magic("SS3R");
   private static final long NO_TIMESTAMP = Long.MIN_VALUE;
+  private static final byte HAS_SOURCE = 1;
+  private static final int HEADER = 5;
 
   /** An undecodable record, by its index in the batch. */
   static final class Failure {
@@ -32,41 +39,82 @@ final class RecordBatchCodec {
     }
   }
 
+  /** What the engine did with a batch: took its first {@code taken} records. */
+  static final class PutResult {
+    final int taken;
+    final List<Failure> failures;
+
+    PutResult(int taken, List<Failure> failures) {
+      this.taken = taken;
+      this.failures = failures;
+    }
+  }
+
   private RecordBatchCodec() {}
 
-  static byte[] encodeBatch(List<SinkRecord> records) {
-    List<byte[]> topics = new ArrayList<>(records.size());
-    int size = 4;
+  /**
+   * Writes the batch into {@code reuse} when it fits (else into a new, larger direct buffer)
+   * and returns the buffer, positioned at the end of the batch.
+   */
+  static ByteBuffer encodeBatch(List<SinkRecord> records, ByteBuffer reuse) {
+    List<byte[]> values = new ArrayList<>(records.size());
+    List<byte[]> topics = new ArrayList<>(records.size() * 2);
+    long size = HEADER + 4;
     for (SinkRecord record : records) {
-      byte[] topic = record.topic().getBytes(StandardCharsets.UTF_8);
+      byte[] value = valueOf(record);
+      values.add(value);
+      SourcePosition source = SourcePosition.of(record);
+      byte[] topic = utf8(record.topic());
       topics.add(topic);
-      size += 2 + topic.length + 4 + 8 + 8 + 4 + valueOf(record).length;
+      size += 2 + topic.length + 4 + 8 + 8 + 1 + 4 + (value == null ? 0 : value.length);
+      if (!source.sameAs(record)) {
+        byte[] sourceTopic = utf8(source.tp.topic());
+        topics.add(sourceTopic);
+        size += 2 + sourceTopic.length + 4 + 8;
+      }
     }
-    ByteBuffer out = ByteBuffer.allocate(size);
-    out.putInt(records.size());
+    if (size > Integer.MAX_VALUE - 8) {
+      throw new DataException("A batch of " + records.size() + " records holds " + size
+          + " bytes, more than one buffer can take; lower the consumer's max.poll.records or fetch.max.bytes");
+    }
+    ByteBuffer out = reuse != null && reuse.capacity() >= size ? reuse : ByteBuffer.allocateDirect(grow((int) size));
+    out.clear();
+    out.put(BATCH).put(VERSION).putInt(records.size());
+    int topic = 0;
     for (int i = 0; i < records.size(); i++) {
       SinkRecord record = records.get(i);
-      putTopic(out, topics.get(i));
+      putText(out, topics.get(topic++));
       out.putInt(record.kafkaPartition());
       out.putLong(record.kafkaOffset());
       out.putLong(record.timestamp() == null ? NO_TIMESTAMP : record.timestamp());
-      if (record.value() == null) {
+      SourcePosition source = SourcePosition.of(record);
+      if (source.sameAs(record)) {
+        out.put((byte) 0);
+      } else {
+        out.put(HAS_SOURCE);
+        putText(out, topics.get(topic++));
+        out.putInt(source.tp.partition());
+        out.putLong(source.offset);
+      }
+      byte[] value = values.get(i);
+      if (value == null) {
         out.putInt(-1);
       } else {
-        byte[] value = valueOf(record);
-        out.putInt(value.length);
-        out.put(value);
+        out.putInt(value.length).put(value);
       }
     }
-    return out.array();
+    return out;
   }
 
-  private static final byte[] NO_BYTES = new byte[0];
+  /** Room for a little more than this batch, so that similar batches reuse the buffer. */
+  private static int grow(int size) {
+    return (int) Math.min(Integer.MAX_VALUE - 8, size + (long) size / 4 + 4096);
+  }
 
   private static byte[] valueOf(SinkRecord record) {
     Object value = record.value();
     if (value == null) {
-      return NO_BYTES;
+      return null;
     }
     if (value instanceof byte[]) {
       return (byte[]) value;
@@ -84,34 +132,42 @@ final class RecordBatchCodec {
   }
 
   static byte[] encodePartitions(Collection<TopicPartition> partitions) {
-    List<Map.Entry<TopicPartition, Long>> withoutOffsets = new ArrayList<>();
+    List<byte[]> topics = new ArrayList<>(partitions.size());
+    int size = HEADER + 4;
     for (TopicPartition tp : partitions) {
-      withoutOffsets.add(new AbstractMap.SimpleImmutableEntry<>(tp, 0L));
+      byte[] topic = utf8(tp.topic());
+      topics.add(topic);
+      size += 2 + topic.length + 4;
     }
-    return encodePartitionOffsets(withoutOffsets);
+    ByteBuffer out = ByteBuffer.allocate(size).put(PARTITIONS).put(VERSION).putInt(partitions.size());
+    int i = 0;
+    for (TopicPartition tp : partitions) {
+      putText(out, topics.get(i++));
+      out.putInt(tp.partition());
+    }
+    return out.array();
   }
 
   /** A list, not a map: several records of one partition may be listed. */
-  static byte[] encodePartitionOffsets(List<Map.Entry<TopicPartition, Long>> offsets) {
-    List<byte[]> topics = new ArrayList<>();
-    int size = 4;
+  static byte[] encodeOffsets(List<Map.Entry<TopicPartition, Long>> offsets) {
+    List<byte[]> topics = new ArrayList<>(offsets.size());
+    int size = HEADER + 4;
     for (Map.Entry<TopicPartition, Long> entry : offsets) {
-      byte[] topic = entry.getKey().topic().getBytes(StandardCharsets.UTF_8);
+      byte[] topic = utf8(entry.getKey().topic());
       topics.add(topic);
       size += 2 + topic.length + 4 + 8;
     }
-    ByteBuffer out = ByteBuffer.allocate(size);
-    out.putInt(offsets.size());
+    ByteBuffer out = ByteBuffer.allocate(size).put(OFFSETS).put(VERSION).putInt(offsets.size());
     for (int i = 0; i < offsets.size(); i++) {
-      putTopic(out, topics.get(i));
+      putText(out, topics.get(i));
       out.putInt(offsets.get(i).getKey().partition());
       out.putLong(offsets.get(i).getValue());
     }
     return out.array();
   }
 
-  static Map<TopicPartition, Long> decodePartitionOffsets(byte[] bytes) {
-    ByteBuffer in = ByteBuffer.wrap(bytes);
+  static Map<TopicPartition, Long> decodeOffsets(byte[] bytes) {
+    ByteBuffer in = open(bytes, OFFSETS, "partition offsets");
     int count = in.getInt();
     Map<TopicPartition, Long> offsets = new HashMap<>();
     for (int i = 0; i < count; i++) {
@@ -122,8 +178,9 @@ final class RecordBatchCodec {
     return offsets;
   }
 
-  static List<Failure> decodeFailures(byte[] bytes) {
-    ByteBuffer in = ByteBuffer.wrap(bytes);
+  static PutResult decodePutResult(byte[] bytes) {
+    ByteBuffer in = open(bytes, PUT_RESULT, "put result");
+    int taken = in.getInt();
     int count = in.getInt();
     List<Failure> failures = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
@@ -132,12 +189,32 @@ final class RecordBatchCodec {
       String reason = readText(in, in.getInt());
       failures.add(new Failure(index, kind, reason));
     }
-    return failures;
+    return new PutResult(taken, failures);
   }
 
-  private static void putTopic(ByteBuffer out, byte[] topic) {
-    out.putShort((short) topic.length);
-    out.put(topic);
+  private static ByteBuffer open(byte[] bytes, byte[] magic, String what) {
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    byte[] seen = new byte[4];
+    in.get(seen);
+    byte version = in.get();
+    if (!java.util.Arrays.equals(seen, magic) || version != VERSION) {
+      throw new IllegalStateException("The native library answered with a " + what + " this plugin cannot read "
+          + "(layout " + new String(seen, StandardCharsets.ISO_8859_1) + " version " + version + ")");
+    }
+    return in;
+  }
+
+  private static byte[] magic(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static byte[] utf8(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static void putText(ByteBuffer out, byte[] text) {
+    out.putShort((short) text.length);
+    out.put(text);
   }
 
   private static String readText(ByteBuffer in, int length) {

@@ -43,6 +43,8 @@ public final class S3SinkConfig extends AbstractConfig {
   static final String SECRET_KEY_DOC = "Secret key. Empty: the worker's AWS_SECRET_ACCESS_KEY or AWS_SECRET_KEY, then "
       + "the default AWS chain. Prefer a reference such as ${env:AWS_SECRET_KEY}.";
 
+  /** Connect's own key, passed on so the engine can check the object keys of each topic. */
+  static final String TOPICS_CONFIG = "topics";
   public static final String TOPICS_DIR_CONFIG = "topics.dir";
   static final String TOPICS_DIR_DEFAULT = "topics";
   static final String TOPICS_DIR_DOC = "Top-level directory of all objects.";
@@ -115,7 +117,9 @@ public final class S3SinkConfig extends AbstractConfig {
       + "asks Connect to retry, when it is reached.";
   public static final String RETRY_TIMEOUT_CONFIG = "upload.retry.timeout.ms";
   static final long RETRY_TIMEOUT_DEFAULT = 600_000L;
-  static final String RETRY_TIMEOUT_DOC = "How long a failing upload is retried (with backoff) before the task fails.";
+  static final String RETRY_TIMEOUT_DOC = "How long a failing upload is retried (with backoff and jitter), counted "
+      + "from its first attempt, before the task fails with the object's key and the store's last answer. "
+      + "Answers no retry can fix (403, 404, other 4xx but 408 and 429) fail it at once.";
 
   public static final String MESSAGE_FORMAT_CONFIG = "sinetstream.message.format";
   static final int MESSAGE_FORMAT_DEFAULT = 3;
@@ -124,14 +128,14 @@ public final class S3SinkConfig extends AbstractConfig {
   static final String USER_DATA_ONLY_DOC = "The record value is the payload itself (SINETStream user_data_only); "
       + "the Kafka record timestamp is the send time.";
   public static final String MAX_DECOMPRESSED_CONFIG = "sinetstream.max.decompressed.bytes";
-  static final long MAX_DECOMPRESSED_DEFAULT = 256L * 1024 * 1024;
-  static final String MAX_DECOMPRESSED_DOC = "Largest payload a compressed message may expand to.";
+  static final long MAX_DECOMPRESSED_DEFAULT = 64L * 1024 * 1024;
+  static final String MAX_DECOMPRESSED_DOC = "Largest payload a compressed message may expand to; at most "
+      + "upload.max.inflight.bytes. A larger one is an errant record (dead letter queue or task failure).";
 
   public static final ConfigDef CONFIG_DEF = define(new ConfigDef());
 
   public S3SinkConfig(Map<String, String> props) {
     super(CONFIG_DEF, props);
-    checkZone(getString(TIMEZONE_CONFIG));
   }
 
   static ConfigDef define(ConfigDef def) {
@@ -166,8 +170,8 @@ public final class S3SinkConfig extends AbstractConfig {
         Importance.MEDIUM, PATH_FORMAT_DOC, LAYOUT_GROUP, ++order, Width.LONG, "Path format");
     def.define(PARTITION_DURATION_CONFIG, Type.LONG, PARTITION_DURATION_DEFAULT, ConfigDef.Range.atLeast(1),
         Importance.MEDIUM, PARTITION_DURATION_DOC, LAYOUT_GROUP, ++order, Width.SHORT, "Bucket length (ms)");
-    def.define(TIMEZONE_CONFIG, Type.STRING, TIMEZONE_DEFAULT, Importance.MEDIUM, TIMEZONE_DOC, LAYOUT_GROUP,
-        ++order, Width.SHORT, "Time zone");
+    def.define(TIMEZONE_CONFIG, Type.STRING, TIMEZONE_DEFAULT, new TimeZoneName(), Importance.MEDIUM, TIMEZONE_DOC,
+        LAYOUT_GROUP, ++order, Width.SHORT, "Time zone");
     def.define(LOCALE_CONFIG, Type.STRING, LOCALE_DEFAULT, Importance.LOW, LOCALE_DOC, LAYOUT_GROUP, ++order,
         Width.SHORT, "Locale");
     def.define(TIMESTAMP_EXTRACTOR_CONFIG, Type.STRING, TIMESTAMP_EXTRACTOR_DEFAULT,
@@ -209,7 +213,7 @@ public final class S3SinkConfig extends AbstractConfig {
         Importance.LOW, CONCURRENCY_MIN_DOC, UPLOAD_GROUP, ++order, Width.SHORT, "Upload concurrency floor");
     def.define(INFLIGHT_CONFIG, Type.LONG, INFLIGHT_DEFAULT, ConfigDef.Range.atLeast(1024 * 1024),
         Importance.MEDIUM, INFLIGHT_DOC, UPLOAD_GROUP, ++order, Width.SHORT, "In-flight bytes");
-    def.define(RETRY_TIMEOUT_CONFIG, Type.LONG, RETRY_TIMEOUT_DEFAULT, ConfigDef.Range.atLeast(0),
+    def.define(RETRY_TIMEOUT_CONFIG, Type.LONG, RETRY_TIMEOUT_DEFAULT, ConfigDef.Range.atLeast(1000),
         Importance.LOW, RETRY_TIMEOUT_DOC, UPLOAD_GROUP, ++order, Width.SHORT, "Retry timeout (ms)");
   }
 
@@ -225,20 +229,29 @@ public final class S3SinkConfig extends AbstractConfig {
     return order;
   }
 
-  static void checkZone(String zone) {
-    try {
-      ZoneId.of(zone);
-    } catch (DateTimeException e) {
-      throw new ConfigException(TIMEZONE_CONFIG, zone, "not a time zone name such as Asia/Tokyo or UTC");
+  /** A time zone name java.time knows, such as Asia/Tokyo; named so the reference shows it. */
+  static final class TimeZoneName implements ConfigDef.Validator {
+    @Override
+    public void ensureValid(String name, Object value) {
+      try {
+        ZoneId.of(String.valueOf(value));
+      } catch (DateTimeException e) {
+        throw new ConfigException(name, value, "not a time zone name such as Asia/Tokyo or UTC");
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "a time zone name such as Asia/Tokyo or UTC";
     }
   }
 
   /**
-   * The settings as the engine reads them, as one JSON object of strings with secrets
-   * revealed: never log it. Every key with its default, except SINETStream keys, which go
-   * only when set so that a SINETStream config file can supply them.
+   * The settings as the engine reads them, with secrets revealed: never log it. Every key
+   * with its default, except SINETStream keys, which go only when set so that a SINETStream
+   * config file can supply them; plus the topics, whose object keys the engine checks.
    */
-  String toNativeJson() {
+  Map<String, String> toNativeConfig() {
     Map<String, String> values = new LinkedHashMap<>();
     for (String key : CONFIG_DEF.names()) {
       if (key.startsWith("sinetstream.") && !originals().containsKey(key)) {
@@ -246,7 +259,11 @@ public final class S3SinkConfig extends AbstractConfig {
       }
       values.put(key, asText(get(key)));
     }
-    return Json.objectOfStrings(values);
+    Object topics = originals().get(TOPICS_CONFIG);
+    if (topics != null) {
+      values.put(TOPICS_CONFIG, topics.toString());
+    }
+    return values;
   }
 
   private static String asText(Object value) {

@@ -64,20 +64,14 @@ public class SinetStreamS3SinkConnector extends SinkConnector {
     if (hasErrors(config)) {
       return config;
     }
-    S3SinkConfig parsed;
-    try {
-      parsed = new S3SinkConfig(connectorConfigs);
-    } catch (org.apache.kafka.common.config.ConfigException e) {
-      addError(byKey, S3SinkConfig.TIMEZONE_CONFIG, e.getMessage());
-      return config;
-    }
+    S3SinkConfig parsed = new S3SinkConfig(connectorConfigs);
     for (String[] problem : CombinationChecks.problems(parsed)) {
-      addError(byKey, problem[0], problem[1]);
+      addError(config, byKey, problem[0], problem[1]);
     }
     if (!hasErrors(config)) {
-      for (Map.Entry<String, List<String>> problem : NativeSink.validate(parsed.toNativeJson()).entrySet()) {
+      for (Map.Entry<String, List<String>> problem : NativeSink.validate(parsed.toNativeConfig()).entrySet()) {
         for (String message : problem.getValue()) {
-          addError(byKey, problem.getKey(), message);
+          addError(config, byKey, problem.getKey(), message);
         }
       }
     }
@@ -88,12 +82,17 @@ public class SinetStreamS3SinkConnector extends SinkConnector {
     return config.configValues().stream().anyMatch(v -> !v.errorMessages().isEmpty());
   }
 
-  /** Errors on keys the ConfigDef does not know (such as "sinetstream.*") go on the closest one. */
-  private static void addError(Map<String, ConfigValue> byKey, String key, String message) {
-    ConfigValue value = byKey.get(key);
+  /**
+   * An error on the key it is about. Connect's own keys (errors.tolerance, topics) get an entry
+   * of their own; "sinetstream.*", which names the SINETStream settings as a whole, goes on the
+   * message format.
+   */
+  private static void addError(Config config, Map<String, ConfigValue> byKey, String key, String message) {
+    ConfigValue value = byKey.get(key.equals("sinetstream.*") ? S3SinkConfig.MESSAGE_FORMAT_CONFIG : key);
     if (value == null) {
-      value = byKey.get(key.startsWith("sinetstream") ? S3SinkConfig.MESSAGE_FORMAT_CONFIG
-          : S3SinkConfig.STORE_URL_CONFIG);
+      value = new ConfigValue(key);
+      byKey.put(key, value);
+      config.configValues().add(value);
     }
     if (value.value() instanceof Password) {
       value.value(new Password(Password.HIDDEN));

@@ -4,29 +4,40 @@ import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.errors.DataException;
-import org.apache.kafka.connect.errors.RetriableException;
 import org.apache.kafka.connect.sink.ErrantRecordReporter;
 import org.apache.kafka.connect.sink.SinkRecord;
 import org.apache.kafka.connect.sink.SinkTask;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * Adapts Connect's task contract to the engine: one JNI call per put(), offsets committed
  * only where the engine says every object up to them is stored.
+ *
+ * <p>When the engine's memory bound is reached it takes only the first records of a batch.
+ * The rest wait here, the task's partitions are paused, and each following put() offers them
+ * again first, so a slow store holds back the consumer without a RetriableException (which
+ * Connect would log with a stack trace on every retry).
  */
 public class SinetStreamS3SinkTask extends SinkTask {
   private static final Logger log = LoggerFactory.getLogger(SinetStreamS3SinkTask.class);
-  /** Pause before Connect offers a refused batch again. */
-  private static final long RETRY_BACKOFF_MS = 1000;
+  /** Pause before Connect calls put() again while records wait for memory. */
+  private static final long RETRY_BACKOFF_MS = 250;
 
   private NativeSink sink;
   private ErrantRecordReporter reporter;
+  private List<SinkRecord> waiting = new ArrayList<>();
+  private final Set<TopicPartition> pausedForMemory = new HashSet<>();
+  private CommitLog commitLog;
 
   @Override
   public String version() {
@@ -36,10 +47,13 @@ public class SinetStreamS3SinkTask extends SinkTask {
   @Override
   public void start(Map<String, String> props) {
     S3SinkConfig config = new S3SinkConfig(props);
+    List<String[]> problems = CombinationChecks.problems(config);
+    if (!problems.isEmpty()) {
+      throw new ConnectException(problems.get(0)[0] + ": " + problems.get(0)[1]);
+    }
     reporter = errantRecordReporter();
-    sink = NativeSink.open(config.toNativeJson());
-    log.info("Started: bucket {} at {}", config.getString(S3SinkConfig.BUCKET_CONFIG),
-        storeLabel(config.getString(S3SinkConfig.STORE_URL_CONFIG)));
+    sink = NativeSink.open(config.toNativeConfig(), taskContext());
+    commitLog = new CommitLog(sink);
   }
 
   private ErrantRecordReporter errantRecordReporter() {
@@ -50,26 +64,43 @@ public class SinetStreamS3SinkTask extends SinkTask {
     }
   }
 
-  private static String storeLabel(String url) {
-    return url.isEmpty() ? "Amazon S3" : url;
+  /** Connect's MDC on the task thread reads "[s3-sink|task-0] "; the engine's lines carry it too. */
+  private static String taskContext() {
+    String context = MDC.get("connector.context");
+    return context == null ? "" : context.replace("[", "").replace("]", "").trim();
   }
 
   @Override
   public void put(Collection<SinkRecord> records) {
-    if (records.isEmpty()) {
-      return;
+    List<SinkRecord> batch = waiting;
+    batch.addAll(records);
+    RecordBatchCodec.PutResult result = sink.put(batch);
+    if (!result.failures.isEmpty()) {
+      report(batch, result.failures);
     }
-    List<SinkRecord> batch = records instanceof List ? (List<SinkRecord>) records : new ArrayList<>(records);
-    byte[] failures;
-    try {
-      failures = sink.put(RecordBatchCodec.encodeBatch(batch));
-    } catch (RetriableException busy) {
+    waiting = new ArrayList<>(batch.subList(result.taken, batch.size()));
+    if (waiting.isEmpty()) {
+      resumeAfterMemoryWait();
+    } else {
+      pauseForMemory();
       context.timeout(RETRY_BACKOFF_MS);
-      throw busy;
     }
-    List<RecordBatchCodec.Failure> undecodable = RecordBatchCodec.decodeFailures(failures);
-    if (!undecodable.isEmpty()) {
-      report(batch, undecodable);
+  }
+
+  private void pauseForMemory() {
+    Set<TopicPartition> assigned = new HashSet<>(context.assignment());
+    assigned.removeAll(pausedForMemory);
+    if (!assigned.isEmpty()) {
+      context.pause(assigned.toArray(new TopicPartition[0]));
+      pausedForMemory.addAll(assigned);
+    }
+  }
+
+  private void resumeAfterMemoryWait() {
+    pausedForMemory.retainAll(context.assignment());
+    if (!pausedForMemory.isEmpty()) {
+      context.resume(pausedForMemory.toArray(new TopicPartition[0]));
+      pausedForMemory.clear();
     }
   }
 
@@ -90,23 +121,25 @@ public class SinetStreamS3SinkTask extends SinkTask {
       }
       log.warn("{}; sending it to the errant-record reporter", error.getMessage());
       reporter.report(record, error);
-      reported.add(new AbstractMap.SimpleImmutableEntry<>(
-          new TopicPartition(record.topic(), record.kafkaPartition()), record.kafkaOffset()));
+      SourcePosition source = SourcePosition.of(record);
+      reported.add(new AbstractMap.SimpleImmutableEntry<>(source.tp, source.offset));
     }
-    sink.resolveFailures(RecordBatchCodec.encodePartitionOffsets(reported));
+    sink.resolveFailures(RecordBatchCodec.encodeOffsets(reported));
   }
 
+  /** Offsets are keyed as Connect tracks them: by the topic before any transform renamed it. */
   @Override
   public Map<TopicPartition, OffsetAndMetadata> preCommit(Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
     Map<TopicPartition, OffsetAndMetadata> durable = new HashMap<>();
-    Map<TopicPartition, Long> committable = RecordBatchCodec.decodePartitionOffsets(sink.committable());
+    Map<TopicPartition, Long> committable = RecordBatchCodec.decodeOffsets(sink.committable());
     for (Map.Entry<TopicPartition, Long> entry : committable.entrySet()) {
       OffsetAndMetadata delivered = currentOffsets.get(entry.getKey());
       if (delivered != null) {
-        // Stored records Connect is delivering again after a rebalance count from where it is.
+        // Never past what Connect delivered, which it may deliver again after a rewind.
         durable.put(entry.getKey(), new OffsetAndMetadata(Math.min(entry.getValue(), delivered.offset())));
       }
     }
+    commitLog.committing(durable);
     return durable;
   }
 
@@ -115,10 +148,7 @@ public class SinetStreamS3SinkTask extends SinkTask {
     // preCommit decides what is committed; nothing is forced out here.
   }
 
-  /**
-   * Partitions this task held before the rebalance keep the records it took: Connect
-   * delivers them again from the committed offset, and the engine skips those.
-   */
+  /** Newly assigned partitions start afresh from the committed offset. */
   @Override
   public void open(Collection<TopicPartition> partitions) {
     if (sink != null && !partitions.isEmpty()) {
@@ -126,15 +156,24 @@ public class SinetStreamS3SinkTask extends SinkTask {
     }
   }
 
+  /**
+   * Revoked or lost partitions: the engine drops what it holds of them and cancels their
+   * uploads; records of theirs still waiting for memory are dropped too. Connect delivers
+   * them again, from the committed offset, to whichever task owns them next.
+   */
   @Override
   public void close(Collection<TopicPartition> partitions) {
-    if (sink != null && !partitions.isEmpty()) {
-      sink.closePartitions(RecordBatchCodec.encodePartitions(partitions));
+    if (sink == null || partitions.isEmpty()) {
+      return;
     }
+    waiting.removeIf(record -> partitions.contains(SourcePosition.of(record).tp));
+    pausedForMemory.removeAll(partitions);
+    sink.closePartitions(RecordBatchCodec.encodePartitions(partitions));
   }
 
   @Override
   public void stop() {
+    waiting.clear();
     if (sink != null) {
       sink.close();
       sink = null;

@@ -56,20 +56,21 @@ public class NativeRoundTripTest {
   public void storesPayloadAndTimestampObjectsAndCommitsOnlyDurableOffsets() throws Exception {
     Path dir = Files.createTempDirectory("sinets3-roundtrip");
     byte[] payload = "{\"temperature\": 22.5}".getBytes(StandardCharsets.UTF_8);
-    try (NativeSink sink = NativeSink.open(new S3SinkConfig(fileStore(dir)).toNativeJson())) {
-      byte[] failures = sink.put(RecordBatchCodec.encodeBatch(Arrays.asList(
+    try (NativeSink sink = NativeSink.open(new S3SinkConfig(fileStore(dir)).toNativeConfig(), "test|task-0")) {
+      RecordBatchCodec.PutResult result = sink.put(Arrays.asList(
           record(0, SinetStreamMessages.v3(SEND_MICROS, payload)),
           record(1, "not sinetstream".getBytes(StandardCharsets.UTF_8)),
-          record(2, SinetStreamMessages.v3(SEND_MICROS + 1000, new byte[0])))));
+          record(2, SinetStreamMessages.v3(SEND_MICROS + 1000, new byte[0]))));
 
-      List<RecordBatchCodec.Failure> undecodable = RecordBatchCodec.decodeFailures(failures);
+      assertEquals(3, result.taken);
+      List<RecordBatchCodec.Failure> undecodable = result.failures;
       assertEquals(1, undecodable.size());
       assertEquals(1, undecodable.get(0).index);
       assertEquals("malformed", undecodable.get(0).kind);
 
       TopicPartition tp = new TopicPartition("sinetstream.sensor", 0);
       assertEquals(Long.valueOf(1L), waitForCommittable(sink, tp, 1L));
-      sink.resolveFailures(RecordBatchCodec.encodePartitionOffsets(
+      sink.resolveFailures(RecordBatchCodec.encodeOffsets(
           Collections.singletonList(new AbstractMap.SimpleImmutableEntry<>(tp, 1L))));
       assertEquals(Long.valueOf(3L), waitForCommittable(sink, tp, 3L));
     }
@@ -81,6 +82,7 @@ public class NativeRoundTripTest {
     assertFalse(Files.exists(bucket.resolve(DIR + "sinetstream.sensor+0+0000000001.json")));
   }
 
+  /** Handed back, a partition starts afresh from what Connect delivers again; no rewind is needed. */
   @Test
   public void aPartitionHandedBackByARebalanceIsDeliveredAgainWithoutRewind() throws Exception {
     RecordingContext context = new RecordingContext();
@@ -131,9 +133,65 @@ public class NativeRoundTripTest {
     assertFalse(result.toString().contains("never-shown-secret-123"));
   }
 
-  /** The parts of Connect's task context the task uses; records rewinds. */
+  @Test
+  public void offsetsOfRenamedRecordsAreCommittedUnderTheConsumedTopic() throws Exception {
+    SinetStreamS3SinkTask task = new SinetStreamS3SinkTask();
+    task.initialize(new RecordingContext());
+    Path dir = Files.createTempDirectory("sinets3-routed");
+    task.start(fileStore(dir));
+    byte[] payload = "{}".getBytes(StandardCharsets.UTF_8);
+    SinkRecord consumed = record(4, SinetStreamMessages.v3(SEND_MICROS, payload));
+    SinkRecord routed = consumed.newRecord("archive", 0, null, null, null, consumed.value(), RECORD_MILLIS);
+    task.put(Collections.singletonList(routed));
+    TopicPartition source = new TopicPartition("sinetstream.sensor", 0);
+    Map<TopicPartition, OffsetAndMetadata> delivered = Collections.singletonMap(source, new OffsetAndMetadata(5));
+    Map<TopicPartition, OffsetAndMetadata> committed = Collections.emptyMap();
+    for (int i = 0; i < 200 && !committed.equals(delivered); i++) {
+      committed = task.preCommit(delivered);
+      Thread.sleep(25);
+    }
+    task.stop();
+    assertEquals(delivered, committed);
+    String renamed = "topics/archive/year=2022/month=04/day=18/hour=10/archive+0+0000000004.json";
+    assertArrayEquals(payload, Files.readAllBytes(dir.resolve("mybucket").resolve(renamed)));
+  }
+
+  /**
+   * A store that does not answer holds records in memory until the bound: the task then keeps
+   * the rest of the batch, pauses its partitions and asks to be called again soon, instead of
+   * throwing a RetriableException that Connect would log with a stack trace every time.
+   */
+  @Test
+  public void aFullMemoryBoundPausesThePartitionsInsteadOfThrowing() {
+    RecordingContext context = new RecordingContext();
+    TopicPartition tp = new TopicPartition("sinetstream.sensor", 0);
+    context.assigned.add(tp);
+    SinetStreamS3SinkTask task = new SinetStreamS3SinkTask();
+    task.initialize(context);
+    Map<String, String> props = new HashMap<>();
+    props.put("s3.bucket.name", "mybucket");
+    props.put("store.url", "http://127.0.0.1:9");
+    props.put("aws.access.key.id", "AKIAEXAMPLE");
+    props.put("aws.secret.access.key", "never-shown-secret-123");
+    props.put("upload.max.inflight.bytes", String.valueOf(1024 * 1024));
+    props.put("sinetstream.max.decompressed.bytes", String.valueOf(1024 * 1024));
+    task.start(props);
+    List<SinkRecord> records = new java.util.ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      records.add(record(i, SinetStreamMessages.v3(SEND_MICROS, new byte[100 * 1024])));
+    }
+    task.put(records);
+    assertEquals(Collections.singleton(tp), context.paused);
+    assertEquals(Long.valueOf(250L), context.timeout);
+    task.stop();
+  }
+
+  /** The parts of Connect's task context the task uses; records rewinds and pauses. */
   private static final class RecordingContext implements SinkTaskContext {
     final Map<TopicPartition, Long> offsets = new HashMap<>();
+    final Set<TopicPartition> assigned = new java.util.HashSet<>();
+    final Set<TopicPartition> paused = new java.util.HashSet<>();
+    Long timeout;
 
     @Override
     public Map<String, String> configs() {
@@ -151,18 +209,24 @@ public class NativeRoundTripTest {
     }
 
     @Override
-    public void timeout(long timeoutMs) {}
-
-    @Override
-    public Set<TopicPartition> assignment() {
-      return Collections.emptySet();
+    public void timeout(long timeoutMs) {
+      timeout = timeoutMs;
     }
 
     @Override
-    public void pause(TopicPartition... partitions) {}
+    public Set<TopicPartition> assignment() {
+      return assigned;
+    }
 
     @Override
-    public void resume(TopicPartition... partitions) {}
+    public void pause(TopicPartition... partitions) {
+      paused.addAll(Arrays.asList(partitions));
+    }
+
+    @Override
+    public void resume(TopicPartition... partitions) {
+      paused.removeAll(Arrays.asList(partitions));
+    }
 
     @Override
     public void requestCommit() {}
@@ -171,7 +235,7 @@ public class NativeRoundTripTest {
   private static Long waitForCommittable(NativeSink sink, TopicPartition tp, long wanted) throws InterruptedException {
     Long offset = null;
     for (int i = 0; i < 200; i++) {
-      offset = RecordBatchCodec.decodePartitionOffsets(sink.committable()).get(tp);
+      offset = RecordBatchCodec.decodeOffsets(sink.committable()).get(tp);
       if (offset != null && offset >= wanted) {
         return offset;
       }

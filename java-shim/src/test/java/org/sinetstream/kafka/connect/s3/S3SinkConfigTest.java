@@ -43,6 +43,8 @@ public class S3SinkConfigTest {
       new S3SinkConfig(props);
     } catch (ConfigException e) {
       assertTrue(e.getMessage(), e.getMessage().contains("timezone"));
+      List<String> errors = errorsOf(new SinetStreamS3SinkConnector().validate(props), "timezone");
+      assertEquals(1, errors.size());
       return;
     }
     throw new AssertionError("accepted an unknown time zone");
@@ -58,13 +60,64 @@ public class S3SinkConfigTest {
   }
 
   @Test
-  public void nativeJsonCarriesEveryKeyAndEscapes() {
+  public void nativeConfigCarriesEveryKeyWithItsDefaultAndTheTopics() {
     Map<String, String> props = minimal();
     props.put("format.bytearray.separator", "\"\\n");
-    String json = new S3SinkConfig(props).toNativeJson();
-    assertTrue(json.contains("\"format.bytearray.separator\":\"\\\"\\\\n\""));
-    assertTrue(json.contains("\"flush.size\":\"1\""));
-    assertTrue(json.contains("\"sink.objects\":\"payload,timestamp\""));
+    props.put("topics", "a,b");
+    Map<String, String> config = new S3SinkConfig(props).toNativeConfig();
+    assertEquals("\"\\n", config.get("format.bytearray.separator"));
+    assertEquals("1", config.get("flush.size"));
+    assertEquals("payload,timestamp", config.get("sink.objects"));
+    assertEquals("a,b", config.get("topics"));
+    assertFalse("SINETStream keys go only when set", config.containsKey("sinetstream.crypto.mode"));
+  }
+
+  private static List<String[]> problemsWith(String... pairs) {
+    Map<String, String> props = minimal();
+    for (int i = 0; i < pairs.length; i += 2) {
+      props.put(pairs[i], pairs[i + 1]);
+    }
+    return CombinationChecks.problems(new S3SinkConfig(props));
+  }
+
+  private static String keyOfOnlyProblem(String... pairs) {
+    List<String[]> problems = problemsWith(pairs);
+    assertEquals(problems.stream().map(p -> p[0] + ": " + p[1]).collect(Collectors.toList()).toString(), 1,
+        problems.size());
+    return problems.get(0)[0];
+  }
+
+  @Test
+  public void endingsThatGivePayloadAndTimestampObjectsOneKeyAreRefused() {
+    assertEquals("format.bytearray.extension", keyOfOnlyProblem("format.bytearray.extension", "-timestamp.txt"));
+    assertEquals("format.bytearray.extension", keyOfOnlyProblem("format.bytearray.extension", "5-timestamp.txt"));
+    assertTrue(problemsWith("format.bytearray.extension", "-timestamp.txt", "sink.objects", "payload").isEmpty());
+    assertTrue(problemsWith("format.bytearray.extension", "").isEmpty());
+    assertTrue(problemsWith("format.bytearray.extension", "x-timestamp.txt").isEmpty());
+  }
+
+  @Test
+  public void uploadSettingsThatContradictEachOtherAreRefused() {
+    assertEquals("upload.concurrency.min", keyOfOnlyProblem("upload.concurrency", "4", "upload.concurrency.min", "8"));
+    assertEquals("sinetstream.max.decompressed.bytes",
+        keyOfOnlyProblem("upload.max.inflight.bytes", "16777216", "sinetstream.max.decompressed.bytes", "67108864"));
+    Config result = new SinetStreamS3SinkConnector().validate(withPair("upload.retry.timeout.ms", "0"));
+    assertFalse(errorsOf(result, "upload.retry.timeout.ms").isEmpty());
+  }
+
+  @Test
+  public void toleratingAllErrorsWithNowhereToSendThemIsRefused() {
+    assertEquals("errors.tolerance", keyOfOnlyProblem("errors.tolerance", "all"));
+    assertTrue(problemsWith("errors.tolerance", "all", "errors.deadletterqueue.topic.name", "dlq").isEmpty());
+    assertTrue(problemsWith("errors.tolerance", "all", "errors.log.enable", "true").isEmpty());
+    Config result = new SinetStreamS3SinkConnector().validate(withPair("errors.tolerance", "all"));
+    assertFalse("reported on Connect's own key", errorsOf(result, "errors.tolerance").isEmpty());
+  }
+
+  private static Map<String, String> withPair(String key, String value) {
+    Map<String, String> props = minimal();
+    props.put(key, value);
+    return props;
   }
 
   @Test

@@ -1,0 +1,56 @@
+//! Log lines of the engine carry the Connect task they belong to (`context`, such as
+//! `s3-sink|task-0`) as a key-value pair, since upload threads are not the task's thread:
+//! the JNI crate's logger hands it to SLF4J as the MDC `connector.context`.
+
+/// `task_log!(context, Level::Warn, "format", args...)`.
+#[macro_export]
+macro_rules! task_log {
+    ($context:expr, $level:expr, $($arg:tt)+) => {
+        log::log!($level, context = &*$context; $($arg)+)
+    };
+}
+
+/// Counts events and says something at most once per interval, so that a store failing
+/// every request for minutes gives one line per interval instead of one per request.
+pub struct EveryInterval {
+    interval: std::time::Duration,
+    state: std::sync::Mutex<(Option<std::time::Instant>, u64)>,
+}
+
+impl EveryInterval {
+    pub fn new(interval: std::time::Duration) -> Self {
+        EveryInterval { interval, state: std::sync::Mutex::new((None, 0)) }
+    }
+
+    /// Counts one event; returns how many were counted since the last time it returned
+    /// `Some`, once the interval has passed.
+    pub fn tick(&self) -> Option<u64> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 += 1;
+        let now = std::time::Instant::now();
+        match state.0 {
+            Some(last) if now.duration_since(last) < self.interval => None,
+            _ => {
+                let counted = state.1;
+                *state = (Some(now), 0);
+                Some(counted)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn says_once_per_interval_with_the_count() {
+        let every = EveryInterval::new(Duration::from_millis(50));
+        assert_eq!(every.tick(), Some(1));
+        assert_eq!(every.tick(), None);
+        assert_eq!(every.tick(), None);
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(every.tick(), Some(3));
+    }
+}

@@ -1,0 +1,491 @@
+//! An object's whole life once it is closed: a slot among the concurrent uploads, a single
+//! PUT or a multipart upload, retries with backoff and jitter until its deadline, the abort
+//! of a multipart upload that failed or was cancelled, and what the store's answers tell the
+//! concurrency controller. Nothing else in the engine talks to the store while uploading.
+
+use crate::concurrency::UploadSlots;
+use crate::error::SinkError;
+use crate::logging::EveryInterval;
+use crate::metrics::Metrics;
+use crate::store::{describe, Store};
+use crate::task_log;
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use log::Level;
+use object_store::aws::AmazonS3;
+use object_store::client::HttpError;
+use object_store::local::LocalFileSystem;
+use object_store::multipart::{MultipartStore, PartId};
+use object_store::path::Path;
+use object_store::{MultipartId, ObjectStoreExt, PutPayload};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// A dropped connection or a store that was briefly busy usually answers the next try.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// AWS SDKs cap their backoff for throttled requests at 20 s; waiting longer only delays
+/// recovery once the store is back.
+const MAX_BACKOFF: Duration = Duration::from_secs(20);
+/// Parts of one multipart upload sent at the same time.
+const PARALLEL_PARTS: usize = 4;
+/// An abort that takes longer than this is left to the retry of the next attempt (or to the
+/// bucket's lifecycle rule for incomplete multipart uploads).
+const ABORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Retries after an object's first are summed up in one line per this interval.
+const RETRY_SUMMARY_INTERVAL: Duration = Duration::from_secs(10);
+
+/// S3 error codes that a retry can cure although their HTTP status is a 4xx, as the AWS
+/// SDKs treat them: a slow client, clock skew, a token about to be refreshed, a conflicting
+/// operation, an upload the store no longer knows (a new attempt starts a new one).
+const TRANSIENT_CODES: [&str; 6] =
+    ["RequestTimeout", "RequestTimeTooSkewed", "ExpiredToken", "OperationAborted", "NoSuchUpload", "InternalError"];
+/// S3 error codes that ask for fewer requests.
+const THROTTLING_CODES: [&str; 4] = ["SlowDown", "Throttling", "RequestLimitExceeded", "TooManyRequests"];
+
+pub struct Uploader {
+    store: Store,
+    slots: Arc<UploadSlots>,
+    part_size: usize,
+    retry_timeout: Duration,
+    metrics: Arc<Metrics>,
+    context: Arc<str>,
+    retry_summary: EveryInterval,
+    /// Multipart uploads whose abort failed; tried again before the next attempts.
+    unaborted: Mutex<Vec<(Path, MultipartId)>>,
+}
+
+pub struct UploadSettings {
+    pub part_size: usize,
+    pub retry_timeout: Duration,
+    pub concurrency_floor: usize,
+    pub concurrency: usize,
+}
+
+#[derive(Debug)]
+pub enum UploadError {
+    /// The task stopped or lost the partition; nothing more is written.
+    Cancelled,
+    /// The object cannot be stored: a permanent error, or retries ran out of time.
+    Failed(SinkError),
+}
+
+/// How an attempt failed, as the metrics and the retry policy tell failures apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    Throttled,
+    ServerError,
+    Network,
+    Permanent,
+}
+
+#[derive(Debug)]
+struct AttemptFailure {
+    class: FailureClass,
+    /// The store's answer in one line, e.g. `HTTP 503 SlowDown: Please reduce your request rate.`
+    summary: String,
+    /// The store refused our credentials or their permissions (401/403).
+    credentials: bool,
+}
+
+enum AttemptError {
+    Cancelled,
+    Failed(AttemptFailure),
+}
+
+impl From<object_store::Error> for AttemptError {
+    fn from(error: object_store::Error) -> Self {
+        AttemptError::Failed(classify(&error))
+    }
+}
+
+impl Uploader {
+    pub fn new(store: Store, settings: &UploadSettings, metrics: Arc<Metrics>, context: Arc<str>) -> Self {
+        Uploader {
+            store,
+            slots: UploadSlots::new(settings.concurrency_floor, settings.concurrency),
+            part_size: settings.part_size,
+            retry_timeout: settings.retry_timeout,
+            metrics,
+            context,
+            retry_summary: EveryInterval::new(RETRY_SUMMARY_INTERVAL),
+            unaborted: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn slots(&self) -> &UploadSlots {
+        &self.slots
+    }
+
+    /// Stores `data` under `key`, retrying until it is stored, fails for a reason no retry
+    /// can fix, or `upload.retry.timeout.ms` has passed since its first attempt.
+    pub async fn upload(&self, key: &str, data: Bytes, cancel: &CancellationToken) -> Result<(), UploadError> {
+        let slot = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(UploadError::Cancelled),
+            slot = self.slots.acquire() => slot.map_err(UploadError::Failed)?,
+        };
+        let path = Path::from(key);
+        let first_attempt = Instant::now();
+        let deadline = first_attempt + self.retry_timeout;
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1u32;
+        loop {
+            self.abort_leftovers().await;
+            let started = Instant::now();
+            let failure = match self.attempt(&path, &data, cancel).await {
+                Ok(()) => {
+                    self.metrics.upload_took(started.elapsed());
+                    if attempt == 1 && !self.is_multipart(&data) {
+                        slot.completed();
+                    }
+                    return Ok(());
+                }
+                Err(AttemptError::Cancelled) => return Err(UploadError::Cancelled),
+                Err(AttemptError::Failed(failure)) => failure,
+            };
+            self.count_failure(failure.class);
+            let delay = jittered(backoff);
+            if failure.class == FailureClass::Permanent || Instant::now() + delay >= deadline {
+                return Err(UploadError::Failed(self.give_up(key, attempt, first_attempt, &failure)));
+            }
+            if failure.class == FailureClass::Throttled {
+                if let Some(limit) = self.slots.throttled() {
+                    task_log!(self.context, Level::Debug, "store throttles requests: upload concurrency now {limit}");
+                }
+            }
+            self.log_retry(key, attempt, delay, &failure);
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => return Err(UploadError::Cancelled),
+                _ = tokio::time::sleep(delay) => {}
+            }
+            Metrics::add(&self.metrics.retries, 1);
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            attempt += 1;
+        }
+    }
+
+    fn is_multipart(&self, data: &Bytes) -> bool {
+        matches!(self.store, Store::S3(_)) && data.len() > self.part_size
+    }
+
+    async fn attempt(&self, path: &Path, data: &Bytes, cancel: &CancellationToken) -> Result<(), AttemptError> {
+        match &self.store {
+            Store::S3(s3) if data.len() > self.part_size => self.put_multipart(s3, path, data, cancel).await,
+            Store::S3(s3) => {
+                Metrics::add(&self.metrics.put_requests, 1);
+                let put = s3.put(path, PutPayload::from(data.clone()));
+                tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => Err(AttemptError::Cancelled),
+                    done = put => done.map(|_| ()).map_err(AttemptError::from),
+                }
+            }
+            Store::Directory(dir) => put_file(dir, path, data).await,
+        }
+    }
+
+    /// One multipart upload with parallel parts. Whatever ends it early (a failed part, the
+    /// task stopping) aborts it, so the store keeps no parts nobody will complete.
+    async fn put_multipart(
+        &self,
+        s3: &AmazonS3,
+        path: &Path,
+        data: &Bytes,
+        cancel: &CancellationToken,
+    ) -> Result<(), AttemptError> {
+        Metrics::add(&self.metrics.multipart_requests, 1);
+        let id = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
+            id = s3.create_multipart(path) => id?,
+        };
+        let sent = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Err(AttemptError::Cancelled),
+            sent = self.send_parts(s3, path, &id, data) => sent,
+        };
+        if sent.is_err() {
+            self.abort(s3, path, id).await;
+        }
+        sent
+    }
+
+    async fn send_parts(&self, s3: &AmazonS3, path: &Path, id: &MultipartId, data: &Bytes) -> Result<(), AttemptError> {
+        let parts: Vec<_> = (0..data.len())
+            .step_by(self.part_size)
+            .enumerate()
+            .map(|(index, start)| {
+                let part = PutPayload::from(data.slice(start..(start + self.part_size).min(data.len())));
+                Metrics::add(&self.metrics.multipart_requests, 1);
+                s3.put_part(path, id, index, part)
+            })
+            .collect();
+        let parts: Vec<PartId> = futures::stream::iter(parts).buffered(PARALLEL_PARTS).try_collect().await?;
+        Metrics::add(&self.metrics.multipart_requests, 1);
+        s3.complete_multipart(path, id, parts).await?;
+        Ok(())
+    }
+
+    async fn abort(&self, s3: &AmazonS3, path: &Path, id: MultipartId) {
+        Metrics::add(&self.metrics.multipart_requests, 1);
+        let outcome = tokio::time::timeout(ABORT_TIMEOUT, s3.abort_multipart(path, &id)).await;
+        let problem = match outcome {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => classify(&e).summary,
+            Err(_) => format!("no answer within {ABORT_TIMEOUT:?}"),
+        };
+        task_log!(
+            self.context,
+            Level::Warn,
+            "could not abort the multipart upload {id} of {path}: {problem}; trying again later"
+        );
+        self.unaborted.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), id));
+    }
+
+    /// Tries again the aborts that failed before, e.g. while the store was unreachable.
+    async fn abort_leftovers(&self) {
+        let Store::S3(s3) = &self.store else { return };
+        let leftovers = std::mem::take(&mut *self.unaborted.lock().unwrap_or_else(|e| e.into_inner()));
+        for (path, id) in leftovers {
+            self.abort(s3, &path, id).await;
+        }
+    }
+
+    /// At close: one more try for aborts that failed.
+    pub async fn finish(&self) {
+        self.abort_leftovers().await;
+    }
+
+    fn count_failure(&self, class: FailureClass) {
+        let counter = match class {
+            FailureClass::Throttled => &self.metrics.failures_throttled,
+            FailureClass::ServerError => &self.metrics.failures_server,
+            FailureClass::Network => &self.metrics.failures_network,
+            FailureClass::Permanent => &self.metrics.failures_permanent,
+        };
+        Metrics::add(counter, 1);
+    }
+
+    /// The first retry of an object is said with its key; the rest are summed up once per
+    /// interval, so a long outage gives one line per interval.
+    fn log_retry(&self, key: &str, attempt: u32, delay: Duration, failure: &AttemptFailure) {
+        let summary = &failure.summary;
+        task_log!(
+            self.context,
+            Level::Debug,
+            "upload of {key} failed (attempt {attempt}): {summary}; next in {delay:?}"
+        );
+        if attempt == 1 {
+            task_log!(self.context, Level::Warn, "upload of {key} failed: {summary}; retrying in {delay:?}");
+        } else if let Some(retries) = self.retry_summary.tick() {
+            task_log!(
+                self.context,
+                Level::Warn,
+                "still retrying uploads: {retries} retries since the last summary; latest: {key} attempt {attempt}: \
+                 {summary}"
+            );
+        }
+    }
+
+    fn give_up(&self, key: &str, attempt: u32, first_attempt: Instant, failure: &AttemptFailure) -> SinkError {
+        let elapsed = first_attempt.elapsed().as_secs();
+        let why = match (failure.class, failure.credentials) {
+            (FailureClass::Permanent, true) => format!(
+                "{}; the store refused the credentials or their permissions (check aws.access.key.id, \
+                 aws.secret.access.key and the bucket policy)",
+                failure.summary
+            ),
+            (FailureClass::Permanent, false) => format!("{}; no retry can fix this", failure.summary),
+            _ => format!(
+                "{} after {attempt} attempts over {elapsed} s (upload.retry.timeout.ms = {})",
+                failure.summary,
+                self.retry_timeout.as_millis()
+            ),
+        };
+        task_log!(self.context, Level::Error, "giving up the upload of {key}: {why}");
+        SinkError::UploadFailed { key: key.to_string(), message: why }
+    }
+}
+
+/// Full jitter over the upper half: many uploads failing together do not retry together.
+fn jittered(backoff: Duration) -> Duration {
+    let half = backoff.as_millis() as u64 / 2;
+    Duration::from_millis(half + fastrand::u64(0..=half))
+}
+
+/// A plain file, written to a staging file and renamed (object_store does both, fsync
+/// included). Staging files a killed worker left beside the final name (`name#1`, ...) are
+/// removed first: they are never objects, and would otherwise stay forever.
+async fn put_file(dir: &Arc<LocalFileSystem>, path: &Path, data: &Bytes) -> Result<(), AttemptError> {
+    if let Ok(file) = dir.path_to_filesystem(path) {
+        for n in 1.. {
+            let mut staging = file.clone().into_os_string();
+            staging.push(format!("#{n}"));
+            if std::fs::remove_file(&staging).is_err() {
+                break;
+            }
+        }
+    }
+    dir.put(path, PutPayload::from(data.clone())).await?;
+    Ok(())
+}
+
+/// Tells retriable failures from permanent ones, and throttling from the rest, from what
+/// object_store reports: its error kind, the HTTP status and S3 error code in the response,
+/// a connection error, or the local file system's error.
+fn classify(error: &object_store::Error) -> AttemptFailure {
+    let text = describe(error);
+    let status = http_status(&text);
+    let code = xml_field(&text, "Code");
+    let summary = match status {
+        Some(status) => {
+            let code = code.map(|c| format!(" {c}")).unwrap_or_default();
+            let message = xml_field(&text, "Message").map(|m| format!(": {m}")).unwrap_or_default();
+            format!("HTTP {status}{code}{message}")
+        }
+        None => text.clone(),
+    };
+    let credentials = matches!(status, Some(401 | 403))
+        || matches!(error, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. });
+    let class = if code.is_some_and(|c| THROTTLING_CODES.contains(&c)) || matches!(status, Some(429 | 503)) {
+        FailureClass::Throttled
+    } else if code.is_some_and(|c| TRANSIENT_CODES.contains(&c)) || matches!(status, Some(408 | 500..=599)) {
+        FailureClass::ServerError
+    } else if credentials || status.is_some_and(|s| (400..500).contains(&s)) || is_permanent_kind(error) {
+        FailureClass::Permanent
+    } else if cause::<HttpError>(error).is_some() {
+        FailureClass::Network
+    } else {
+        // Anything else, e.g. a full local disk: it may pass, so retry until the deadline.
+        FailureClass::ServerError
+    };
+    AttemptFailure { class, summary, credentials: credentials && class == FailureClass::Permanent }
+}
+
+fn is_permanent_kind(error: &object_store::Error) -> bool {
+    matches!(
+        error,
+        object_store::Error::NotFound { .. }
+            | object_store::Error::InvalidPath { .. }
+            | object_store::Error::NotSupported { .. }
+            | object_store::Error::NotImplemented { .. }
+            | object_store::Error::UnknownConfigurationKey { .. }
+    ) || cause::<std::io::Error>(error).is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+}
+
+fn cause<'a, T: std::error::Error + 'static>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// `... status code: 503 Service Unavailable ...` as object_store words it.
+fn http_status(text: &str) -> Option<u16> {
+    let after = text.split("status code: ").nth(1)?;
+    after.get(..3)?.parse().ok()
+}
+
+/// `<Code>SlowDown</Code>` in an S3 error body.
+fn xml_field<'a>(text: &'a str, field: &str) -> Option<&'a str> {
+    let open = format!("<{field}>");
+    let start = text.find(&open)? + open.len();
+    let end = text[start..].find("</")? + start;
+    Some(&text[start..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generic(text: &str) -> object_store::Error {
+        object_store::Error::Generic { store: "S3", source: text.to_string().into() }
+    }
+
+    fn class_of(error: object_store::Error) -> FailureClass {
+        classify(&error).class
+    }
+
+    #[test]
+    fn throttling_server_errors_and_client_errors_are_told_apart() {
+        let slow_down = generic(
+            "Error performing PUT http://s3/b/k in 3ms - Server returned non-2xx status code: 503 Service \
+             Unavailable: <Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+        );
+        let failure = classify(&slow_down);
+        assert_eq!(failure.class, FailureClass::Throttled);
+        assert_eq!(failure.summary, "HTTP 503 SlowDown: Please reduce your request rate.");
+        assert_eq!(
+            class_of(generic("Server returned non-2xx status code: 429 Too Many Requests: ")),
+            FailureClass::Throttled
+        );
+        assert_eq!(class_of(generic("status code: 500 Internal Server Error: ")), FailureClass::ServerError);
+        assert_eq!(class_of(generic("status code: 408 Request Timeout: ")), FailureClass::ServerError);
+        assert_eq!(
+            class_of(generic("status code: 400 Bad Request: <Code>KeyTooLongError</Code>")),
+            FailureClass::Permanent
+        );
+        assert_eq!(
+            class_of(generic("status code: 400 Bad Request: <Code>RequestTimeout</Code>")),
+            FailureClass::ServerError,
+            "a 4xx the SDKs retry"
+        );
+    }
+
+    #[test]
+    fn refused_credentials_are_permanent_except_clock_skew() {
+        let denied = object_store::Error::PermissionDenied {
+            path: "k".into(),
+            source: "status code: 403 Forbidden: <Code>AccessDenied</Code>".into(),
+        };
+        let failure = classify(&denied);
+        assert_eq!((failure.class, failure.credentials), (FailureClass::Permanent, true));
+        let skewed = object_store::Error::PermissionDenied {
+            path: "k".into(),
+            source: "status code: 403 Forbidden: <Code>RequestTimeTooSkewed</Code>".into(),
+        };
+        assert_eq!(class_of(skewed), FailureClass::ServerError);
+    }
+
+    #[test]
+    fn a_missing_bucket_is_permanent_a_forgotten_upload_is_not() {
+        let bucket = object_store::Error::NotFound {
+            path: "k".into(),
+            source: "status code: 404 Not Found: <Code>NoSuchBucket</Code>".into(),
+        };
+        assert_eq!(class_of(bucket), FailureClass::Permanent);
+        let upload = object_store::Error::NotFound {
+            path: "k".into(),
+            source: "status code: 404 Not Found: <Code>NoSuchUpload</Code>".into(),
+        };
+        assert_eq!(class_of(upload), FailureClass::ServerError);
+    }
+
+    #[test]
+    fn local_disk_errors_retry_unless_access_is_denied() {
+        let full = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::other("No space left on device (os error 28)")),
+        };
+        assert_eq!(class_of(full), FailureClass::ServerError);
+        let denied = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
+        };
+        assert_eq!(class_of(denied), FailureClass::Permanent);
+    }
+
+    #[test]
+    fn jitter_stays_within_the_upper_half() {
+        for _ in 0..100 {
+            let delay = jittered(Duration::from_millis(400));
+            assert!(delay >= Duration::from_millis(200) && delay <= Duration::from_millis(400), "{delay:?}");
+        }
+    }
+}
