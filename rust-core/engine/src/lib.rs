@@ -13,6 +13,7 @@ pub mod record;
 mod runtime;
 pub mod sink;
 pub mod store;
+pub mod verify;
 
 pub use config::SinkConfig;
 pub use error::{ErrorClass, SinkError};
