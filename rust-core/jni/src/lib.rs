@@ -10,6 +10,8 @@ use s3sink_engine::record::{decode_partitions, encode_failures, encode_partition
 use s3sink_engine::{ErrorClass, Sink, SinkConfig, SinkError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+mod verify;
+
 const RETRIABLE: &str = "org/apache/kafka/connect/errors/RetriableException";
 const CONNECT_ERROR: &str = "org/apache/kafka/connect/errors/ConnectException";
 const CONFIG_ERROR: &str = "org/sinetstream/kafka/connect/s3/NativeConfigException";

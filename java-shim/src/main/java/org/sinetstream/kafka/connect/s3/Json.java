@@ -4,7 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** The two JSON shapes that cross to the engine; not worth a JSON library in the plugin. */
+/**
+ * The few JSON shapes that cross to the engine or come from Connect's REST API (flat objects
+ * and lists of strings); not worth a JSON library in the plugin.
+ */
 final class Json {
   private Json() {}
 
@@ -18,6 +21,10 @@ final class Json {
       quote(out, entry.getValue());
     }
     return out.append('}').toString();
+  }
+
+  static String string(String text) {
+    return quote(new StringBuilder(), text).toString();
   }
 
   private static StringBuilder quote(StringBuilder out, String text) {
@@ -35,8 +42,8 @@ final class Json {
     return out.append('"');
   }
 
-  /** Parses the engine's answer to validate: an array of [key, message] string pairs. */
-  static List<String[]> pairsOfStrings(String json) {
+  /** Every string of `json`, in order: the items of a list of strings. */
+  static List<String> strings(String json) {
     List<String> strings = new ArrayList<>();
     int i = 0;
     while ((i = json.indexOf('"', i)) >= 0) {
@@ -44,6 +51,15 @@ final class Json {
       i = readString(json, i + 1, text);
       strings.add(text.toString());
     }
+    return strings;
+  }
+
+  /**
+   * Consecutive pairs of strings: the engine's answer to validate (an array of [key, message]
+   * pairs), or a flat object of strings such as a connector's configuration.
+   */
+  static List<String[]> pairsOfStrings(String json) {
+    List<String> strings = strings(json);
     List<String[]> pairs = new ArrayList<>();
     for (int k = 0; k + 1 < strings.size(); k += 2) {
       pairs.add(new String[] {strings.get(k), strings.get(k + 1)});

@@ -38,6 +38,14 @@ final class NativeSink implements AutoCloseable {
     return Collections.unmodifiableMap(problems);
   }
 
+  /**
+   * Compares the store of a configuration with committed offsets (see Verify); returns the
+   * report, whose last line is the summary.
+   */
+  static String verify(String configJson, String planJson) {
+    return nativeVerify(configJson, planJson);
+  }
+
   /** Hands a packed batch to the engine; returns the packed list of undecodable records. */
   synchronized byte[] put(byte[] batch) {
     return nativePut(liveHandle(), batch);
@@ -92,4 +100,6 @@ final class NativeSink implements AutoCloseable {
   private static native void nativeClose(long handle);
 
   private static native String nativeVersion();
+
+  private static native String nativeVerify(String configJson, String planJson);
 }
