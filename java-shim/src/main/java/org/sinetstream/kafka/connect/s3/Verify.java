@@ -102,7 +102,11 @@ public final class Verify {
       return CANNOT_CHECK;
     } catch (RuntimeException | LinkageError e) {
       // The engine's errors (store unreachable, credentials refused) and a missing native library.
-      System.err.println("error: " + e.getMessage());
+      String message = String.valueOf(e.getMessage());
+      boolean storeUnreachable = message.startsWith(S3SinkConfig.STORE_URL_CONFIG + ": ");
+      System.err.println("error: " + message + (storeUnreachable && !options.containsKey("--store-url")
+          ? "\n(that is the connector's store.url: if the store has another address from here, give it with "
+              + "--store-url URL, or run the check in the worker's container: verify.sh --compose)" : ""));
       return CANNOT_CHECK;
     }
   }
