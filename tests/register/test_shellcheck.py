@@ -12,7 +12,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def test_shellcheck_clean():
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed (apt-get install shellcheck)")
-    scripts = ["register.sh"] + sorted(
+    scripts = ["register.sh", "verify.sh"] + sorted(
         os.path.relpath(p, REPO)
         for p in glob.glob(os.path.join(REPO, "scripts", "*.sh")) + glob.glob(os.path.join(REPO, "docker", "*.sh"))
     )

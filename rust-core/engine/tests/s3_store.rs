@@ -113,6 +113,10 @@ impl Drop for Versitygw {
 }
 
 fn config(server: &Versitygw, extra: serde_json::Value) -> SinkConfig {
+    SinkConfig::from_json(&config_json(server, extra)).unwrap()
+}
+
+fn config_json(server: &Versitygw, extra: serde_json::Value) -> String {
     let mut map = json!({
         "s3.bucket.name": BUCKET,
         "store.url": server.url(),
@@ -125,7 +129,7 @@ fn config(server: &Versitygw, extra: serde_json::Value) -> SinkConfig {
     for (k, v) in extra.as_object().unwrap() {
         map[k] = v.clone();
     }
-    SinkConfig::from_json(&map.to_string()).unwrap()
+    map.to_string()
 }
 
 /// A SINETStream v3 message with a plain Avro body.
@@ -516,4 +520,52 @@ fn decompression_bombs_are_errant_records_and_memory_stays_bounded() {
     let stored = std::fs::read(dir.path().join("mybucket").join(key(58, ".bin"))).unwrap();
     assert_eq!(stored.len(), 3 * 1024 * 1024);
     sink.close();
+}
+
+/// What verify.sh hands the engine: one connector writing both kinds, committed up to `offset`.
+fn plan(offset: i64) -> String {
+    let offsets = json!({"offsets": [{"partition": {"kafka_topic": "t", "kafka_partition": 0},
+                                      "offset": {"kafka_offset": offset}}]});
+    json!({"topics": ["t"], "connectors": [{"name": "s3-sink", "objects": "payload,timestamp", "offsets": offsets}]})
+        .to_string()
+}
+
+#[test]
+fn verify_reads_back_what_the_sink_stored() {
+    let server = Versitygw::start();
+    let extra = json!({"flush.size": "3"});
+    let sink = start(config(&server, extra.clone()));
+    let payloads: Vec<Vec<u8>> = (0..8).map(|i| format!("r{i}").into_bytes()).collect();
+    sink.put(batch(0, &payloads)).unwrap();
+    assert_eq!(wait_committed(&sink, 6, Duration::from_secs(20)).unwrap(), 6);
+    sink.close();
+    let json = config_json(&server, extra);
+
+    let report = s3sink_engine::verify::run(SinkConfig::from_json(&json).unwrap(), &plan(6)).unwrap();
+    assert!(report.is_complete(), "{}", report.text());
+    assert_eq!(report.summary(), "verified 6 offsets in 4 objects: 0 missing, 0 duplicated, 0 orphaned");
+
+    std::fs::remove_file(server.root.path().join(BUCKET).join(key(3, "-timestamp.txt"))).unwrap();
+    let report = s3sink_engine::verify::run(SinkConfig::from_json(&json).unwrap(), &plan(6)).unwrap();
+    assert_eq!(report.summary(), "verified 6 offsets in 3 objects: 0 missing, 0 duplicated, 1 orphaned");
+    let orphan = format!("t-0: offsets 3-5: no timestamp object beside {}", key(3, ".bin"));
+    assert!(report.lines.contains(&orphan), "{}", report.text());
+
+    std::fs::remove_file(server.root.path().join(BUCKET).join(key(3, ".bin"))).unwrap();
+    let report = s3sink_engine::verify::run(SinkConfig::from_json(&json).unwrap(), &plan(8)).unwrap();
+    assert_eq!(report.summary(), "verified 8 offsets in 2 objects: 5 missing, 0 duplicated, 0 orphaned");
+    assert!(report.lines.contains(&"t-0: missing offsets (in no object): 3-7".to_string()), "{}", report.text());
+}
+
+#[test]
+fn verify_fails_when_the_store_refuses_or_is_gone() {
+    let mut server = Versitygw::start();
+    let wrong = config_json(&server, json!({"aws.secret.access.key": "wrong-secret-for-verify"}));
+    let error = s3sink_engine::verify::run(SinkConfig::from_json(&wrong).unwrap(), &plan(1)).unwrap_err();
+    assert!(matches!(&error, SinkError::Config { key, .. } if key == "aws.secret.access.key"), "{error}");
+    assert!(!error.to_string().contains("wrong-secret-for-verify"), "{error}");
+    server.stop();
+    let error = s3sink_engine::verify::run(SinkConfig::from_json(&config_json(&server, json!({}))).unwrap(), &plan(1))
+        .unwrap_err();
+    assert!(error.to_string().contains("cannot reach"), "{error}");
 }

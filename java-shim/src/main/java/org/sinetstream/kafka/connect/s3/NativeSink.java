@@ -69,6 +69,14 @@ final class NativeSink implements AutoCloseable {
     return flat;
   }
 
+  /**
+   * Compares the store of a configuration with committed offsets (see Verify); returns the
+   * report, whose last line is the summary.
+   */
+  static String verify(Map<String, String> config, String planJson) {
+    return nativeVerify(pairs(config), planJson);
+  }
+
   /** Hands a batch to the engine; says how many records it took and which it cannot store. */
   RecordBatchCodec.PutResult put(List<SinkRecord> records) {
     return call(live -> {
@@ -153,4 +161,6 @@ final class NativeSink implements AutoCloseable {
   private static native void nativeClose(long handle);
 
   private static native String nativeVersion();
+
+  private static native String nativeVerify(String[] config, String planJson);
 }
