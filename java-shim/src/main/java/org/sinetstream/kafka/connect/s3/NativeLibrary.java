@@ -154,7 +154,7 @@ final class NativeLibrary {
   static Path extract(byte[] library, Path dir) throws IOException {
     Files.createDirectories(dir);
     byte[] digest = sha256(library);
-    Path shared = dir.resolve(sharedName(library));
+    Path shared = dir.resolve(PREFIX + hex(digest, 8) + ".so");
     Path part = Files.createTempFile(dir, PREFIX + hex(digest, 8) + "-", ".part");
     try {
       if (reusable(shared, part, digest)) {
