@@ -29,13 +29,20 @@ fi
 gradle --no-daemon --console=plain -q test || true
 [ -d build/test-results/test ] || missing+=("gradle test")
 
+step "aarch64: the JNI round trip in an arm64 JVM under qemu-user"
+bash scripts/test-aarch64.sh || true
+
 step "compose, register.sh and shell checks"
-.venv/bin/python -m pytest -q tests/compose tests/register --junitxml="$results/static.xml" || true
+.venv/bin/python -m pytest -q tests/compose tests/register tests/packaging --junitxml="$results/static.xml" || true
 
 step "end-to-end tests on the local stack"
 bash scripts/test-e2e.sh --junitxml="$results/e2e.xml" || true
 
+step "the installable archive, unpacked into a fresh worker's plugin path"
+bash scripts/test-archive.sh --junitxml="$results/archive.xml" || true
+
 step "summary"
 args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml")
+args+=(--junit build/test-results/testAarch64 --junit "$results/archive.xml")
 for layer in "${missing[@]}"; do args+=(--missing "$layer"); done
 python3 scripts/summarize-tests.py "${args[@]}"
