@@ -26,7 +26,7 @@ import zipfile
 
 COPYLEFT = re.compile(r"(^|-)(A|L)?GPL|^MPL|^EPL|^CDDL|^EUPL|^SSPL|^OSL|^CPAL|^CECILL", re.IGNORECASE)
 OWN_JAR = re.compile(r"sinetstream-s3-sink-[^/]*\.jar")
-OWN_ENTRIES = re.compile(r"META-INF/.*|org/|org/sinetstream/.*|native/.*|sinetstream-s3-sink-version\.properties")
+OWN_ENTRIES = re.compile(r"META-INF/.*|org/|org/sinetstream/.*|native/.*|sinetstream-s3-sink-[a-z0-9-]+\.properties")
 
 
 class LicenceError(Exception):

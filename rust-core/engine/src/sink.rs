@@ -49,7 +49,7 @@ pub enum Probe {
 
 pub struct Sink {
     config: Arc<SinkConfig>,
-    decoder: Decoder,
+    decoder: Arc<Decoder>,
     runtime: Option<Arc<Runtime>>,
     uploader: Arc<Uploader>,
     ledger: Arc<Ledger>,
@@ -74,7 +74,6 @@ impl Sink {
     /// `context` names the task in log lines, as Connect's MDC does (`s3-sink|task-0`).
     pub fn start(config: SinkConfig, context: &str, probe: Probe) -> Result<Sink, SinkError> {
         let context: Arc<str> = Arc::from(context);
-        let decoder = Decoder::new(config.decoder.clone()).map_err(|e| SinkError::config("sinetstream.*", e.reason))?;
         let store = store::open_store(&config.store)?;
         let runtime =
             runtime::acquire().map_err(|e| SinkError::StoreUnavailable(format!("cannot start I/O threads: {e}")))?;
@@ -95,8 +94,8 @@ impl Sink {
         let uploader = Arc::new(Uploader::new(store, &settings, metrics.clone(), context.clone()));
         let sink = Sink {
             memory: MemoryBudget::new(config.max_inflight_bytes),
+            decoder: config.decoder.clone(),
             config: Arc::new(config),
-            decoder,
             runtime: Some(runtime),
             uploader,
             ledger: Arc::new(Ledger::default()),
@@ -133,7 +132,7 @@ impl Sink {
             c.upload_concurrency,
             c.max_inflight_bytes,
             c.retry_timeout.as_secs(),
-            crate::decoding::describe(&c.decoder),
+            crate::decoding::describe(c.decoder.config()),
         );
         let by_the_clock = [
             (c.rotate_schedule_interval.is_some(), "rotate.schedule.interval.ms closes objects by the clock"),

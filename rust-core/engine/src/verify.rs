@@ -478,11 +478,9 @@ mod tests {
     const HOUR_10: i64 = 1_650_245_025_123; // 2022-04-18T01:23:45.123Z, hour=10 in Tokyo
 
     fn config(extra: &[(&str, &str)]) -> SinkConfig {
-        let mut map = serde_json::Map::new();
-        for (k, v) in [("s3.bucket.name", "b"), ("timezone", "Asia/Tokyo")].iter().chain(extra) {
-            map.insert(k.to_string(), Value::String(v.to_string()));
-        }
-        SinkConfig::from_map(&map).unwrap()
+        let changes: Vec<_> =
+            [("s3.bucket.name", "b"), ("timezone", "Asia/Tokyo")].into_iter().chain(extra.iter().copied()).collect();
+        crate::config::test_support::config(&changes).unwrap()
     }
 
     fn writer(connector: &str, payload: bool, timestamp: bool, committed: &[(i32, i64)]) -> Writer {

@@ -113,10 +113,18 @@ impl Drop for Versitygw {
 }
 
 fn config(server: &Versitygw, extra: serde_json::Value) -> SinkConfig {
-    SinkConfig::from_json(&config_json(server, extra)).unwrap()
+    settings(config_json(server, extra))
 }
 
-fn config_json(server: &Versitygw, extra: serde_json::Value) -> String {
+/// The defaults Java sends (s3sink_engine::config::test_support) with the keys of `json` changed.
+fn settings(json: serde_json::Value) -> SinkConfig {
+    let changes: Vec<(String, String)> =
+        json.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+    let changes: Vec<(&str, &str)> = changes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    s3sink_engine::config::test_support::config(&changes).unwrap()
+}
+
+fn config_json(server: &Versitygw, extra: serde_json::Value) -> serde_json::Value {
     let mut map = json!({
         "s3.bucket.name": BUCKET,
         "store.url": server.url(),
@@ -129,7 +137,7 @@ fn config_json(server: &Versitygw, extra: serde_json::Value) -> String {
     for (k, v) in extra.as_object().unwrap() {
         map[k] = v.clone();
     }
-    map.to_string()
+    map
 }
 
 /// A SINETStream v3 message with a plain Avro body.
@@ -340,7 +348,7 @@ fn local_directory_store_writes_plain_files() {
     let url = format!("file://{}", dir.path().display());
     let map = json!({"s3.bucket.name": "mybucket", "store.url": url, "timezone": "Asia/Tokyo"});
     std::env::set_var("SINETS3_ALLOWED_PATHS", std::env::temp_dir());
-    let sink = start(SinkConfig::from_json(&map.to_string()).unwrap());
+    let sink = start(settings(map));
     sink.put(batch(5, &[b"on disk".to_vec()])).unwrap();
     assert_eq!(wait_committed(&sink, 6, Duration::from_secs(10)).unwrap(), 6);
     let root = Path::new(dir.path()).join("mybucket");
@@ -484,7 +492,7 @@ fn decompression_bombs_are_errant_records_and_memory_stays_bounded() {
         "sinetstream.compression.algorithm": "zstd",
         "sinetstream.max.decompressed.bytes": (4 * 1024 * 1024).to_string(),
     });
-    let sink = start(SinkConfig::from_json(&map.to_string()).unwrap());
+    let sink = start(settings(map));
     let fits = zstd::encode_all(&vec![0u8; 3 * 1024 * 1024][..], 19).unwrap();
     let bomb = zstd::encode_all(&vec![0u8; 64 * 1024 * 1024][..], 19).unwrap();
     assert!(bomb.len() < 16 * 1024, "a bomb of {} bytes", bomb.len());
@@ -541,18 +549,18 @@ fn verify_reads_back_what_the_sink_stored() {
     sink.close();
     let json = config_json(&server, extra);
 
-    let report = s3sink_engine::verify::run(SinkConfig::from_json(&json).unwrap(), &plan(6)).unwrap();
+    let report = s3sink_engine::verify::run(settings(json.clone()), &plan(6)).unwrap();
     assert!(report.is_complete(), "{}", report.text());
     assert_eq!(report.summary(), "verified 6 offsets in 4 objects: 0 missing, 0 duplicated, 0 orphaned");
 
     std::fs::remove_file(server.root.path().join(BUCKET).join(key(3, "-timestamp.txt"))).unwrap();
-    let report = s3sink_engine::verify::run(SinkConfig::from_json(&json).unwrap(), &plan(6)).unwrap();
+    let report = s3sink_engine::verify::run(settings(json.clone()), &plan(6)).unwrap();
     assert_eq!(report.summary(), "verified 6 offsets in 3 objects: 0 missing, 0 duplicated, 1 orphaned");
     let orphan = format!("t-0: offsets 3-5: no timestamp object beside {}", key(3, ".bin"));
     assert!(report.lines.contains(&orphan), "{}", report.text());
 
     std::fs::remove_file(server.root.path().join(BUCKET).join(key(3, ".bin"))).unwrap();
-    let report = s3sink_engine::verify::run(SinkConfig::from_json(&json).unwrap(), &plan(8)).unwrap();
+    let report = s3sink_engine::verify::run(settings(json.clone()), &plan(8)).unwrap();
     assert_eq!(report.summary(), "verified 8 offsets in 2 objects: 5 missing, 0 duplicated, 0 orphaned");
     assert!(report.lines.contains(&"t-0: missing offsets (in no object): 3-7".to_string()), "{}", report.text());
 }
@@ -561,11 +569,10 @@ fn verify_reads_back_what_the_sink_stored() {
 fn verify_fails_when_the_store_refuses_or_is_gone() {
     let mut server = Versitygw::start();
     let wrong = config_json(&server, json!({"aws.secret.access.key": "wrong-secret-for-verify"}));
-    let error = s3sink_engine::verify::run(SinkConfig::from_json(&wrong).unwrap(), &plan(1)).unwrap_err();
+    let error = s3sink_engine::verify::run(settings(wrong), &plan(1)).unwrap_err();
     assert!(matches!(&error, SinkError::Config { key, .. } if key == "aws.secret.access.key"), "{error}");
     assert!(!error.to_string().contains("wrong-secret-for-verify"), "{error}");
     server.stop();
-    let error = s3sink_engine::verify::run(SinkConfig::from_json(&config_json(&server, json!({}))).unwrap(), &plan(1))
-        .unwrap_err();
+    let error = s3sink_engine::verify::run(settings(config_json(&server, json!({}))), &plan(1)).unwrap_err();
     assert!(error.to_string().contains("cannot reach"), "{error}");
 }

@@ -102,7 +102,7 @@ fn byte_array(env: &JNIEnv, bytes: &[u8]) -> Result<jbyteArray, Failure> {
 /// `String[] {key, value, key, value, ...}` into the engine's configuration.
 pub(crate) fn config_of(env: &mut JNIEnv, pairs: &JObjectArray) -> Result<SinkConfig, Failure> {
     let strings = strings_of(env, pairs)?;
-    let map = strings.chunks_exact(2).map(|kv| (kv[0].clone(), serde_json::Value::String(kv[1].clone()))).collect();
+    let map = strings.chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect();
     Ok(SinkConfig::from_map(&map)?)
 }
 
