@@ -237,7 +237,12 @@ EOF
   log4j_conf "$conf/connect-log4j.properties" "$logs/connect.log"
 }
 
-plugin_stamp() { find "$plugin_dir" -type f -printf '%P %s %T@\n' 2>/dev/null | sort | sha256sum | cut -d' ' -f1; }
+# Names, sizes and times of the plugin's files ("none" before the first build).
+plugin_stamp() {
+  local files=none
+  [[ -d $plugin_dir ]] && files="$(find "$plugin_dir" -type f -printf '%P %s %T@\n' | LC_ALL=C sort)"
+  sha256sum <<<"$files" | cut -d' ' -f1
+}
 
 # ---------------------------------------------------------------- readiness checks
 
@@ -269,8 +274,9 @@ start_s3() {
     --secret "$s3_secret" --quiet --keep-alive posix "$stack/s3"
   wait_for s3 30 "versitygw on $s3_url" s3_ready
   local code
-  code="$(s3_curl -o /dev/null -w '%{http_code}' -X PUT "$s3_url/$s3_bucket")"
-  [[ $code == 200 || $code == 409 ]] || die "creating bucket $s3_bucket failed: HTTP $code"
+  code="$(s3_curl -o /dev/null -w '%{http_code}' -X PUT "$s3_url/$s3_bucket")" ||
+    die "creating bucket $s3_bucket: no answer from $s3_url (curl status $?, log $logs/s3.log)"
+  [[ $code == 200 || $code == 409 ]] || die "creating bucket $s3_bucket failed: HTTP $code (log $logs/s3.log)"
   say "s3: versitygw $s3_url (bucket $s3_bucket, objects under $stack/s3/$s3_bucket)"
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test layer: Rust unit and store tests, Java tests through the packaged jar,
-# compose and shell checks, and the end-to-end suite on the local stack (real broker,
-# Connect worker, versitygw, SINETStream client). Installs what it needs; stops what it
-# starts. The last line is the total: "N passed, M failed".
+# compose and shell checks, the end-to-end suite on the local stack (real broker,
+# Connect worker, versitygw, SINETStream client), and ./quickstart.sh from a fresh clone
+# (tests/quickstart, on ports of its own). Installs what it needs; stops what it starts.
+# The last line is the total: "N passed, M failed".
 set -uo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
@@ -35,7 +36,11 @@ step "compose, register.sh and shell checks"
 step "end-to-end tests on the local stack"
 bash scripts/test-e2e.sh --junitxml="$results/e2e.xml" || true
 
+step "the quick start from a fresh clone (first run, second run, after local-stack.sh down)"
+.venv/bin/python -m pytest -q tests/quickstart --junitxml="$results/quickstart.xml" || true
+
 step "summary"
-args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml")
+args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml"
+  --junit "$results/quickstart.xml")
 for layer in "${missing[@]}"; do args+=(--missing "$layer"); done
 python3 scripts/summarize-tests.py "${args[@]}"
