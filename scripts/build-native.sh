@@ -5,8 +5,6 @@
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
 out="${1:?usage: build-native.sh OUT_DIR}"
 cd "$SINETS3_ROOT"
 

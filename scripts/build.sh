@@ -9,16 +9,13 @@
 # by plugin_inputs below, and the versions of rustc, cargo-zigbuild, the JDK and Gradle). A
 # later build with the same inputs (a fresh clone, CI) copies them from there instead of
 # compiling the Rust engine twice (~8 minutes on 2 cores). SINETS3_PLUGIN_CACHE=off skips it.
-# Installs Debian's Gradle when no gradle is on PATH (needs root).
+# Installs Debian's Gradle when no gradle is on PATH (as root, or through sudo).
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
 cd "$SINETS3_ROOT"
 plugin_cache="$SINETS3_CACHE/plugins"
 keep_entries=8
-
-say() { printf '%s\n' "$*" >&2; }
-die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
 
 # Every file the build reads, one per line, sorted: these roots walked recursively, plus any
 # path of the repository that build.gradle names in quotes (a licence file added to the zip,
@@ -85,12 +82,7 @@ prune_cache() { # keep the most recently used entries
   [[ -z $old ]] || xargs -d '\n' rm -rf <<<"$old"
 }
 
-if ! command -v gradle >/dev/null 2>&1; then
-  [[ $(id -u) == 0 ]] || die "gradle is not installed: sudo apt-get install -y gradle (Debian's Gradle 4.4.1 works)"
-  say "installing Gradle from Debian's packages (apt-get)"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gradle; } >/dev/null ||
-    die "apt-get install gradle failed"
-fi
+command -v gradle >/dev/null 2>&1 || apt_install gradle
 
 use_cache=true
 [[ $# -eq 0 && ${SINETS3_PLUGIN_CACHE:-on} != off ]] || use_cache=false

@@ -1,14 +1,112 @@
 # shellcheck shell=bash
-# Helpers shared by the project's scripts; source it (after `set -euo pipefail`).
-# Each helper either succeeds or stops the script with a message naming what failed.
+# Helpers shared by the project's scripts (register.sh, quickstart.sh, scripts/*.sh, bench/run.sh):
+# messages, the JDK, tools fetched into ~/.cache/sinets3, the .env reader and the JSON of the
+# Kafka Connect REST API. Source it; it defines functions and constants only. Each helper either
+# succeeds or stops the script with a message naming what failed.
 
-# say MESSAGE: progress, on stderr (stdout stays for what a script is asked to print).
-say() { printf '%s\n' "$*" >&2; }
+VERSITYGW_VERSION=v1.8.0 # the S3 server of tests and benchmarks
 
-# die MESSAGE: the error, named after the script, and exit 1.
+# ---------------------------------------------------------------- messages
+
+# say MESSAGE: progress, on stdout.
+say() { printf '%s\n' "$*"; }
+
+# err MESSAGE: an error line on stderr, named after the script; the caller decides the exit.
+err() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; }
+
+# die MESSAGE: err, then exit 1.
 die() {
-  printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+  err "$*"
   exit 1
+}
+
+# ---------------------------------------------------------------- the JDK and system packages
+
+# java_home: prints the JDK 17 to use: SINETS3_JAVA_HOME, else Debian's for this machine's
+# architecture. Never `java` from PATH: a Temurin 25 is installed on some machines, and
+# Debian's Gradle 4.4.1 test runner crashes on it.
+java_home() {
+  local home=${SINETS3_JAVA_HOME:-} arch
+  if [[ -z $home ]]; then
+    arch="$(dpkg --print-architecture 2>/dev/null)" || arch=""
+    if [[ -z $arch ]]; then
+      case "$(uname -m)" in
+        x86_64) arch=amd64 ;;
+        aarch64) arch=arm64 ;;
+        *) arch="$(uname -m)" ;;
+      esac
+    fi
+    home=/usr/lib/jvm/java-17-openjdk-$arch
+  fi
+  [[ -x $home/bin/java ]] ||
+    die "no JDK 17 at $home (Debian: apt-get install -y openjdk-17-jdk-headless; elsewhere set SINETS3_JAVA_HOME)"
+  printf '%s\n' "$home"
+}
+
+# apt_install PACKAGE...: installs Debian packages, saying so; as root, or through sudo
+# without a password; otherwise stops with the command to run.
+apt_install() {
+  local sudo=() log
+  if [[ $(id -u) != 0 ]]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+      sudo=(sudo -n)
+    else
+      die "$* not installed; install it as root: apt-get install -y $*"
+    fi
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "$* not installed, and this system has no apt-get: install $* first"
+  say "installing $* (apt-get install)"
+  log="$(mktemp)"
+  if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } \
+    >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    die "apt-get install $* failed (output above)"
+  fi
+  rm -f "$log"
+}
+
+# ---------------------------------------------------------------- tools cached in ~/.cache/sinets3
+
+# ensure_versitygw: versitygw $VERSITYGW_VERSION built with go into the cache, once (a stamp
+# file names the version); sets VERSITYGW to the binary.
+ensure_versitygw() {
+  local bin_dir="${SINETS3_CACHE:-$HOME/.cache/sinets3}/bin"
+  VERSITYGW="$bin_dir/versitygw"
+  if [[ -x $VERSITYGW && -f $VERSITYGW.version && "$(<"$VERSITYGW.version")" == "$VERSITYGW_VERSION" ]]; then
+    return 0
+  fi
+  PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
+  command -v go >/dev/null 2>&1 || die "go is needed to build versitygw $VERSITYGW_VERSION (not found on PATH)"
+  say "building versitygw $VERSITYGW_VERSION into $bin_dir with go (about 2 minutes the first time)"
+  mkdir -p "$bin_dir"
+  GOBIN="$bin_dir" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" ||
+    die "go install github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION failed (output above)"
+  echo "$VERSITYGW_VERSION" >"$VERSITYGW.version"
+}
+
+# ensure_maven_deps POM DEST: the dependencies of POM copied into DEST by Maven, once: DEST is
+# replaced as a whole when POM changes (DEST/.pom.sha256 holds the hash of the POM it came from).
+ensure_maven_deps() {
+  local pom=$1 dest=$2 want tmp
+  want="$(sha256sum "$pom" | cut -d' ' -f1)"
+  if [[ -f $dest/.pom.sha256 && "$(<"$dest/.pom.sha256")" == "$want" ]]; then
+    return 0
+  fi
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  say "fetching the dependencies of ${pom#"${SINETS3_ROOT:-}"/} from Maven Central into $dest"
+  mkdir -p "$(dirname "$dest")"
+  tmp="$(mktemp -d "$dest.XXXXXX")"
+  if ! mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$tmp" \
+    >"$tmp.log" 2>&1; then
+    cat "$tmp.log" >&2
+    rm -rf "$tmp" "$tmp.log"
+    die "mvn dependency:copy-dependencies -f $pom failed (output above)"
+  fi
+  rm -f "$tmp.log"
+  rm -rf "$dest" "$(dirname "$pom")/target"
+  mv "$tmp" "$dest"
+  echo "$want" >"$dest/.pom.sha256"
 }
 
 # make_venv DIR [PYTHON]: a virtualenv with pip in DIR (kept when it already has one).
@@ -42,4 +140,125 @@ make_venv() {
   fi
   rm -rf "$dir"
   die "cannot put pip into a virtualenv with $python ($out); install python3-venv (root: apt-get install -y python3-venv) or set PYTHON to a Python that has the venv module"
+}
+
+# ---------------------------------------------------------------- .env files
+
+trim() {
+  local s=$1
+  s=${s#"${s%%[![:space:]]*}"}
+  s=${s%"${s##*[![:space:]]}"}
+  printf '%s' "$s"
+}
+
+# load_env_file FILE: NAME=value lines as docker compose reads them (optional "export ",
+# quotes, " # comments", CRLF line ends). Sets each NAME not already set in the environment,
+# so the environment wins, as with docker compose. A line that is not NAME=value is reported
+# by its number, never echoed (it may hold a secret).
+load_env_file() {
+  local file=$1 line key value n=0
+  while IFS= read -r line || [[ -n $line ]]; do
+    n=$((n + 1))
+    line=$(trim "${line%$'\r'}")
+    case $line in '' | '#'*) continue ;; esac
+    line=${line#export }
+    key=$(trim "${line%%=*}")
+    value=$(trim "${line#*=}")
+    if [[ $key == "$line" ]] || ! [[ $key =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+      err "$file:$n: ignoring a line that is not NAME=value"
+      continue
+    fi
+    case $value in
+      \"*\"*) value=${value#\"}; value=${value%%\"*} ;;
+      \'*\'*) value=${value#\'}; value=${value%%\'*} ;;
+      *) value=$(trim "${value%%[[:space:]]#*}") ;;
+    esac
+    if [[ -z ${!key+set} ]]; then
+      printf -v "$key" '%s' "$value"
+    fi
+  done <"$file"
+}
+
+# ---------------------------------------------------------------- JSON
+
+# json_str STRING: STRING as a JSON string.
+json_str() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\t'/\\t}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  printf '"%s"' "$s"
+}
+
+# json_obj KEY VALUE [KEY VALUE ...]: prints {"KEY":"VALUE",...}, every value a string. Written
+# in bash rather than handed to python3 so that values never appear on a command line.
+json_obj() {
+  local out="{" sep=""
+  while (($# >= 2)); do
+    out+="$sep$(json_str "$1"):$(json_str "$2")"
+    sep=","
+    shift 2
+  done
+  printf '%s}' "$out"
+}
+
+# connect_json QUERY < ANSWER: what the scripts read from the JSON answers of the Kafka Connect
+# REST API, with python3 (any 3.x); the one place that parses them:
+#   message        the "message" of an error answer (nothing if it has none)
+#   error-count    "error_count" of a config/validate answer
+#   config-errors  "  key: error; error" for each key a config/validate answer rejects
+#   classes        the class of each plugin of GET /connector-plugins, one per line
+#   status         a connector's GET .../status, one line for the connector and one per task
+#                  (with the first line of a task's trace); exit status 1 unless the connector
+#                  and all its tasks are RUNNING and there is at least one task
+#   pretty         the document, indented
+# Exit status 65 when ANSWER is not JSON of the expected shape.
+connect_json() {
+  PYTHONIOENCODING=utf-8 python3 -c '
+import json, sys
+
+query = sys.argv[1]
+try:
+    doc = json.load(sys.stdin)
+except ValueError:
+    sys.exit(65)
+lines, ok = [], True
+try:
+    if query == "message":
+        if isinstance(doc, dict) and doc.get("message"):
+            lines.append(str(doc["message"]))
+    elif query == "error-count":
+        lines.append(str(int(doc.get("error_count", 0))))
+    elif query == "config-errors":
+        for config in doc.get("configs", []):
+            value = config.get("value") or {}
+            if value.get("errors"):
+                lines.append("  %s: %s" % (value.get("name"), "; ".join(value["errors"])))
+    elif query == "classes":
+        lines.extend(plugin["class"] for plugin in doc)
+    elif query == "status":
+        connector = doc["connector"]
+        lines.append("%s: connector %s on %s" % (doc["name"], connector["state"], connector.get("worker_id")))
+        ok = connector["state"] == "RUNNING"
+        tasks = sorted(doc.get("tasks", []), key=lambda t: t.get("id", 0))
+        for task in tasks:
+            lines.append("  task %s: %s on %s" % (task.get("id"), task["state"], task.get("worker_id")))
+            if task.get("trace"):
+                lines.append("    " + task["trace"].split("\n")[0])
+            ok = ok and task["state"] == "RUNNING"
+        if not tasks:
+            lines.append("  no tasks yet")
+            ok = False
+    elif query == "pretty":
+        lines.append(json.dumps(doc, indent=2))
+    else:
+        sys.exit("connect_json: unknown query " + query)
+except (AttributeError, KeyError, TypeError, ValueError):
+    sys.exit(65)
+if lines:
+    print("\n".join(lines))
+sys.exit(0 if ok else 1)
+' "$1"
 }

@@ -11,14 +11,14 @@
 # Ports: SINETS3_BROKER_PORT (9092), SINETS3_CONTROLLER_PORT (9093), SINETS3_CONNECT_PORT (8083),
 # SINETS3_S3_PORT (7070). `down`, `stop` and `kill` only touch processes recorded in .stack/run/.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 stack="${SINETS3_STACK_DIR:-$repo/.stack}"
 cache="${SINETS3_CACHE:-$HOME/.cache/sinets3}"
 pom="$repo/scripts/stack/pom.xml"
 libs="$cache/kafka-3.8.0/libs"
-versitygw_version=v1.8.0
-versitygw="$cache/bin/versitygw"
 plugin_dir="${SINETS3_PLUGIN_DIR:-$repo/build/plugin}"
 
 broker_port="${SINETS3_BROKER_PORT:-9092}"
@@ -31,17 +31,14 @@ s3_bucket="${SINETS3_S3_BUCKET:-mybucket}"
 s3_url="http://127.0.0.1:$s3_port"
 connect_url="http://127.0.0.1:$connect_port"
 
-# JDK 17 pinned: another JDK (25) is installed and must not be used.
-export JAVA_HOME="${SINETS3_JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)}"
+JAVA_HOME="$(java_home)"
+export JAVA_HOME
 java="$JAVA_HOME/bin/java"
 
 run="$stack/run"
 logs="$stack/logs"
 conf="$stack/conf"
 parts=(s3 broker connect)
-
-say() { printf '%s\n' "$*"; }
-die() { printf 'local-stack: error: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- processes and pid files
 
@@ -117,40 +114,7 @@ stop_part() {
 
 # ---------------------------------------------------------------- downloads (cached)
 
-ensure_kafka_libs() {
-  local want tmp
-  want="$(sha256sum "$pom" | cut -d' ' -f1)"
-  [[ -f $libs/.pom.sha256 && "$(<"$libs/.pom.sha256")" == "$want" ]] && return 0
-  if ! command -v mvn >/dev/null; then
-    say "installing maven (apt-get)"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven; } >/dev/null ||
-      die "maven is needed: apt-get install -y maven"
-  fi
-  say "fetching Kafka 3.8.0 jars from Maven Central into $libs"
-  mkdir -p "$(dirname "$libs")"
-  tmp="$(mktemp -d "$(dirname "$libs")/libs.XXXXXX")"
-  if ! mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
-    -DoutputDirectory="$tmp" >"$tmp.log" 2>&1; then
-    cat "$tmp.log" >&2
-    rm -rf "$tmp" "$tmp.log"
-    die "mvn dependency:copy-dependencies failed"
-  fi
-  rm -f "$tmp.log"
-  rm -rf "$libs" "$(dirname "$pom")/target"
-  mv "$tmp" "$libs"
-  echo "$want" >"$libs/.pom.sha256"
-}
-
-# Same rule as scripts/install-versitygw.sh: the binary plus a stamp naming its version.
-ensure_versitygw() {
-  [[ -x $versitygw && "$(cat "$versitygw.version" 2>/dev/null)" == "$versitygw_version" ]] && return 0
-  PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
-  command -v go >/dev/null || die "go is needed to build versitygw (not found)"
-  say "building versitygw $versitygw_version into $cache/bin (about 2 minutes the first time)"
-  mkdir -p "$cache/bin"
-  GOBIN="$cache/bin" go install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
-  echo "$versitygw_version" >"$versitygw.version"
-}
+ensure_kafka_libs() { ensure_maven_deps "$pom" "$libs"; }
 
 # ---------------------------------------------------------------- configuration files
 
@@ -270,7 +234,7 @@ start_s3() {
   ensure_versitygw
   require_free_port "$s3_port" s3
   mkdir -p "$stack/s3"
-  launch s3 "$logs/s3.log" "$versitygw" --port "127.0.0.1:$s3_port" --access "$s3_access" \
+  launch s3 "$logs/s3.log" "$VERSITYGW" --port "127.0.0.1:$s3_port" --access "$s3_access" \
     --secret "$s3_secret" --quiet --keep-alive posix "$stack/s3"
   wait_for s3 30 "versitygw on $s3_url" s3_ready
   local code

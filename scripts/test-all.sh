@@ -30,8 +30,8 @@ fi
 gradle --no-daemon --console=plain -q test || true
 [ -d build/test-results/test ] || missing+=("gradle test")
 
-step "compose, register.sh and shell checks"
-.venv/bin/python -m pytest -q tests/compose tests/register --junitxml="$results/static.xml" || true
+step "compose, register.sh, script library and shell checks"
+.venv/bin/python -m pytest -q tests/compose tests/register tests/scripts --junitxml="$results/static.xml" || true
 
 step "end-to-end tests on the local stack"
 bash scripts/test-e2e.sh --junitxml="$results/e2e.xml" || true
