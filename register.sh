@@ -13,11 +13,20 @@
 # Registering removes the connectors of the other layout, so exactly one layout is
 # active. Re-run it after editing .env: the configuration is updated in place.
 #
+# Any other connector key (flush.size, timestamp.extractor, errors.tolerance,
+# transforms.*, ...): put it in connector.properties beside .env, one key=value
+# per line (# comments). Those keys win over what this script derives from .env,
+# except connector.class and name (and sink.objects with --two-connectors), and
+# Kafka Connect validates them with the rest. Give secrets as references that the
+# worker resolves: ${env:NAME} or ${file:/conf/FILE:KEY}. See example_dot_env.
+#
 # Environment:
 #   ENV_FILE      settings file (default: .env beside this script); variables
 #                 already set in the environment win, as with docker compose
 #   CONNECT_URL   Kafka Connect REST API (default: http://localhost:${REST_PORT:-8083})
 #   CONNECT_WAIT  seconds to wait for the REST API to come up (default: 180)
+#   CONNECTOR_PROPERTIES  the connector.properties to read (default: the one beside
+#                 the settings file, if there is one); relative to the settings file
 #
 # Needs bash, curl and python3 (any 3.x, to read the REST API's JSON answers), and
 # scripts/lib.sh beside it.
@@ -202,9 +211,78 @@ add_optional() {
   return 0
 }
 
-# connector_json NAME SINK_OBJECTS
+# PROPERTIES: the connector.properties in use, or "" for none
+find_properties() {
+  local dir given=${CONNECTOR_PROPERTIES:-}
+  dir=$(dirname "$ENV_FILE")
+  PROPERTIES=""
+  if [ -n "$given" ]; then
+    case $given in /*) ;; *) given="$dir/$given" ;; esac
+    if [ ! -f "$given" ]; then
+      err "CONNECTOR_PROPERTIES names $given, which does not exist"
+      exit 1
+    fi
+    PROPERTIES=$given
+  elif [ -f "$dir/connector.properties" ]; then
+    PROPERTIES="$dir/connector.properties"
+  fi
+}
+
+# PROPERTY_KEYS, PROPERTY_VALUES, PROPERTY_LINES: the keys of connector.properties
+load_properties() {
+  local i key where
+  PROPERTY_KEYS=()
+  PROPERTY_VALUES=()
+  PROPERTY_LINES=()
+  find_properties
+  [ -n "$PROPERTIES" ] || return 0
+  read_properties "$PROPERTIES" || exit 1
+  for i in "${!PROPERTY_KEYS[@]}"; do
+    key=${PROPERTY_KEYS[$i]}
+    where="$PROPERTIES:${PROPERTY_LINES[$i]}"
+    case $key in
+      connector.class | name)
+        err "$where: $key cannot be set there (register.sh registers $CONNECTOR_CLASS under its own connector names)"
+        exit 1
+        ;;
+      sink.objects)
+        if $TWO_CONNECTORS; then
+          err "$where: sink.objects is set by --two-connectors (payload for one, timestamp for the other); remove it, or register without --two-connectors"
+          exit 1
+        fi
+        ;;
+    esac
+  done
+  ((${#PROPERTY_KEYS[@]} == 0)) || say "connector keys from $PROPERTIES: ${PROPERTY_KEYS[*]}"
+}
+
+# connector_json NAME SINK_OBJECTS: the config of one connector, connector.properties merged in
 connector_json() {
-  json_obj name "$1" "${CONFIG[@]}" sink.objects "$2"
+  local pairs=(name "$1" "${CONFIG[@]}" sink.objects "$2") i j
+  for i in "${!PROPERTY_KEYS[@]}"; do
+    for ((j = 0; j < ${#pairs[@]}; j += 2)); do
+      if [ "${pairs[$j]}" = "${PROPERTY_KEYS[$i]}" ]; then
+        pairs[j + 1]=${PROPERTY_VALUES[$i]}
+        continue 2
+      fi
+    done
+    pairs+=("${PROPERTY_KEYS[$i]}" "${PROPERTY_VALUES[$i]}")
+  done
+  json_obj "${pairs[@]}"
+}
+
+# A password given as plain text in connector.properties is kept and shown by Kafka Connect as
+# written: say so, naming the key, never the value. Which keys are passwords comes from the
+# connector's own ConfigDef, through the validate answer.
+note_plain_passwords() {
+  local passwords i
+  passwords=$(connect_json password-keys <<<"$1") || return 0
+  for i in "${!PROPERTY_KEYS[@]}"; do
+    grep -qxF -- "${PROPERTY_KEYS[$i]}" <<<"$passwords" || continue
+    # shellcheck disable=SC2016 # a literal ${...}: a reference, resolved by the worker
+    case ${PROPERTY_VALUES[$i]} in '' | '${'*'}') continue ;; esac
+    say "note: $PROPERTIES:${PROPERTY_LINES[$i]}: ${PROPERTY_KEYS[$i]} is a password given as plain text; Kafka Connect stores and shows it as written: give it as \${env:NAME} or \${file:/conf/FILE:KEY}"
+  done
 }
 
 # ---------------------------------------------------------------- actions
@@ -219,6 +297,8 @@ validate() {
     connect_json config-errors <<<"$HTTP_BODY" >&2
     exit 1
   fi
+  $NOTED_PASSWORDS || note_plain_passwords "$HTTP_BODY"
+  NOTED_PASSWORDS=true
 }
 
 put_config() {
@@ -256,6 +336,7 @@ do_register() {
   fi
   check_settings
   build_config
+  load_properties
 
   if $DRY_RUN; then
     for i in "${!names[@]}"; do
@@ -317,6 +398,7 @@ do_delete() {
 ACTION=register
 TWO_CONNECTORS=false
 DRY_RUN=false
+NOTED_PASSWORDS=false
 while [ $# -gt 0 ]; do
   case $1 in
     --two-connectors) TWO_CONNECTORS=true ;;

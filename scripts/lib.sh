@@ -179,6 +179,41 @@ load_env_file() {
   done <"$file"
 }
 
+# read_properties FILE: key=value lines (connector.properties) into PROPERTY_KEYS,
+# PROPERTY_VALUES and PROPERTY_LINES (line numbers), in file order; a later line with the same
+# key replaces the earlier one, as in Java properties. Blank lines and lines starting with # or
+# ! are comments; spaces around the key and the value are dropped, the value is kept as
+# written otherwise (quotes, "#", "$" included: ${env:NAME} and ${file:PATH:KEY} references
+# reach Kafka Connect unchanged). Returns 1, after naming the line (never its text, which may
+# hold a secret), when a line is not key=value or ends in a backslash (continuations are not
+# supported).
+read_properties() {
+  local file=$1 line key value n=0 i
+  PROPERTY_KEYS=() PROPERTY_VALUES=() PROPERTY_LINES=()
+  while IFS= read -r line || [[ -n $line ]]; do
+    n=$((n + 1))
+    line=$(trim "${line%$'\r'}")
+    case $line in '' | '#'* | '!'*) continue ;; esac
+    if [[ $line == *\\ ]]; then
+      err "$file:$n: a line ending in a backslash (continued line) is not supported; write the value on one line"
+      return 1
+    fi
+    key=$(trim "${line%%=*}")
+    value=$(trim "${line#*=}")
+    if [[ $key == "$line" ]] || ! [[ $key =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]]; then
+      err "$file:$n: not a key=value line (keys are letters, digits, '.', '_' and '-')"
+      return 1
+    fi
+    for i in "${!PROPERTY_KEYS[@]}"; do
+      if [[ ${PROPERTY_KEYS[i]} == "$key" ]]; then
+        unset 'PROPERTY_KEYS[i]' 'PROPERTY_VALUES[i]' 'PROPERTY_LINES[i]'
+      fi
+    done
+    PROPERTY_KEYS+=("$key") PROPERTY_VALUES+=("$value") PROPERTY_LINES+=("$n")
+  done <"$file"
+  PROPERTY_KEYS=("${PROPERTY_KEYS[@]}") PROPERTY_VALUES=("${PROPERTY_VALUES[@]}") PROPERTY_LINES=("${PROPERTY_LINES[@]}")
+}
+
 # ---------------------------------------------------------------- JSON
 
 # json_str STRING: STRING as a JSON string.
@@ -209,6 +244,7 @@ json_obj() {
 #   message        the "message" of an error answer (nothing if it has none)
 #   error-count    "error_count" of a config/validate answer
 #   config-errors  "  key: error; error" for each key a config/validate answer rejects
+#   password-keys  the keys a config/validate answer defines as type PASSWORD, one per line
 #   classes        the class of each plugin of GET /connector-plugins, one per line
 #   status         a connector's GET .../status, one line for the connector and one per task
 #                  (with the first line of a task's trace); exit status 1 unless the connector
@@ -236,6 +272,9 @@ try:
             value = config.get("value") or {}
             if value.get("errors"):
                 lines.append("  %s: %s" % (value.get("name"), "; ".join(value["errors"])))
+    elif query == "password-keys":
+        lines.extend(c["definition"]["name"] for c in doc.get("configs", [])
+                     if (c.get("definition") or {}).get("type") == "PASSWORD")
     elif query == "classes":
         lines.extend(plugin["class"] for plugin in doc)
     elif query == "status":
