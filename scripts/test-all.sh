@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test layer: Rust unit and store tests, Java tests through the packaged jar,
 # compose and shell checks, the end-to-end suite on the local stack (real broker,
-# Connect worker, versitygw, SINETStream client), and ./quickstart.sh from a fresh clone
-# (tests/quickstart, on ports of its own). Installs what it needs; stops what it starts.
-# The last line is the total: "N passed, M failed".
+# Connect worker, versitygw, SINETStream client), local-stack.sh's own features (tests/stack)
+# and ./quickstart.sh from a fresh clone (tests/quickstart), each on ports of its own.
+# Installs what it needs; stops what it starts. The last line is the total: "N passed, M failed".
 set -uo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
@@ -36,8 +36,8 @@ step "compose, register.sh, script library and shell checks"
 step "end-to-end tests on the local stack"
 bash scripts/test-e2e.sh --junitxml="$results/e2e.xml" || true
 
-step "the quick start from a fresh clone (first run, second run, after local-stack.sh down)"
-.venv/bin/python -m pytest -q tests/quickstart --junitxml="$results/quickstart.xml" || true
+step "local-stack.sh (second worker, pause/resume) and the quick start from a fresh clone, on ports of their own"
+.venv/bin/python -m pytest -q tests/stack tests/quickstart --junitxml="$results/quickstart.xml" || true
 
 step "summary"
 args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml"
