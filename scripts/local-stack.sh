@@ -127,15 +127,25 @@ stop_part() {
   say "$part: stopped (pid $pid, SIG$sig)"
 }
 
-# signal_part PART pause|resume: SIGSTOP / SIGCONT of the recorded process.
+# signal_part PART pause|resume: SIGSTOP / SIGCONT of the recorded process; returns once the
+# kernel shows it stopped (or running again), since the signal reaches a JVM's threads a moment
+# after kill returns.
 signal_part() {
-  local part=$1 action=$2 pid
+  local part=$1 action=$2 pid deadline=$((SECONDS + 10))
   pid="$(pid_of "$part")" || die "$part is not running"
   if [[ $action == pause ]]; then
     kill -STOP "$pid"
+    until paused "$pid"; do
+      ((SECONDS < deadline)) || die "$part (pid $pid) not stopped 10 s after SIGSTOP"
+      sleep 0.1
+    done
     say "$part: paused (pid $pid, SIGSTOP)"
   else
     kill -CONT "$pid"
+    while paused "$pid"; do
+      ((SECONDS < deadline)) || die "$part (pid $pid) still stopped 10 s after SIGCONT"
+      sleep 0.1
+    done
     say "$part: resumed (pid $pid, SIGCONT)"
   fi
 }

@@ -146,8 +146,10 @@ def test_second_worker_joins_the_group(stack):
     assert registered.returncode == 0, registered.stdout + registered.stderr
 
     def spread():
-        status = get_json(stack.url + "/connectors/s3-sink/status")
-        tasks = status["tasks"]
+        try:  # the other worker learns of the connector a moment later (404 until then)
+            tasks = get_json(stack.url + "/connectors/s3-sink/status")["tasks"]
+        except OSError:
+            return False
         running = [t for t in tasks if t["state"] == "RUNNING"]
         return len(running) == 2 and {t["worker_id"] for t in running} == {f"127.0.0.1:{PORTS['connect']}",
                                                                             f"127.0.0.1:{PORTS['connect2']}"}
