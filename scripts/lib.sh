@@ -97,6 +97,7 @@ ensure_maven_deps() {
   say "fetching the dependencies of ${pom#"${SINETS3_ROOT:-}"/} from Maven Central into $dest"
   mkdir -p "$(dirname "$dest")"
   tmp="$(mktemp -d "$dest.XXXXXX")"
+  chmod 755 "$tmp" # mktemp makes it private
   if ! mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$tmp" \
     >"$tmp.log" 2>&1; then
     cat "$tmp.log" >&2
