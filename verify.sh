@@ -34,27 +34,9 @@ CONTAINER_PLUGIN=/usr/share/confluent-hub-components/sinetstream-s3-sink
 CONTAINER_LIBS=/usr/share/java/kafka
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 
-err() { printf 'error: %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib.sh
+source "$SCRIPT_DIR/scripts/lib.sh"
 usage() { sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p;}' "$0"; }
-
-# NAME=value lines, with optional "export ", quotes and " # comments" as register.sh reads
-# them; every variable is exported for the check. (To move into scripts/lib.sh with
-# register.sh's reader.)
-load_env() {
-  local line key value
-  while IFS= read -r line || [ -n "$line" ]; do
-    [[ ${line%$'\r'} =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=[[:space:]]*(.*)$ ]] ||
-      continue
-    key=${BASH_REMATCH[2]}
-    value=${BASH_REMATCH[3]}
-    case $value in
-      \"*\"*) value=${value#\"}; value=${value%%\"*} ;;
-      \'*\'*) value=${value#\'}; value=${value%%\'*} ;;
-      *) value=${value%%[[:space:]]#*}; value=${value%"${value##*[![:space:]]}"} ;;
-    esac
-    [ -n "${!key+set}" ] || export "$key=$value"
-  done <"$1"
-}
 
 find_java() {
   if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
@@ -129,7 +111,11 @@ if [ -n "${ENV_FILE:-}" ] && [ ! -f "$ENV_FILE" ]; then
   exit 2
 fi
 ENV_FILE=${ENV_FILE:-$SCRIPT_DIR/.env}
-[ -f "$ENV_FILE" ] && load_env "$ENV_FILE"
+if [ -f "$ENV_FILE" ]; then
+  load_env_file "$ENV_FILE"
+  # The check resolves the connector's ${env:...} references from its own environment.
+  [ "${#ENV_FILE_KEYS[@]}" -eq 0 ] || export "${ENV_FILE_KEYS[@]}"
+fi
 
 case $MODE in
   local)

@@ -33,7 +33,7 @@ RUN python3 -m venv /opt/zigbuild \
  && rm -rf /usr/local/cargo/registry \
  && git config --system --add safe.directory /src
 
-# scripts/env.sh reads SINETS3_JAVA_HOME (its default path is the amd64 one)
+# scripts/lib.sh java_home reads SINETS3_JAVA_HOME (without it: the JDK 17 of dpkg's architecture)
 ENV JAVA_HOME=/usr/lib/jvm/java-17 \
     SINETS3_JAVA_HOME=/usr/lib/jvm/java-17 \
     PATH=/opt/zigbuild/bin:$PATH

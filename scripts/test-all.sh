@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test layer: Rust unit and store tests, Java tests through the packaged jar,
-# compose and shell checks, and the end-to-end suite on the local stack (real broker,
-# Connect worker, versitygw, SINETStream client). Installs what it needs; stops what it
-# starts. The last line is the total: "N passed, M failed".
+# compose and shell checks, the end-to-end suite on the local stack (real broker,
+# Connect worker, versitygw, SINETStream client), local-stack.sh's own features (tests/stack)
+# and ./quickstart.sh from a fresh clone (tests/quickstart), each on ports of its own.
+# Installs what it needs; stops what it starts. The last line is the total: "N passed, M failed".
 set -uo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
@@ -32,8 +33,9 @@ gradle --no-daemon --console=plain -q test || true
 step "aarch64: the JNI round trip in an arm64 JVM under qemu-user"
 bash scripts/test-aarch64.sh || true
 
-step "compose, register.sh and shell checks"
-.venv/bin/python -m pytest -q tests/compose tests/register tests/packaging --junitxml="$results/static.xml" || true
+step "compose, register.sh, packaging, script library and shell checks"
+.venv/bin/python -m pytest -q tests/compose tests/register tests/packaging tests/scripts \
+  --junitxml="$results/static.xml" || true
 
 step "end-to-end tests on the local stack"
 bash scripts/test-e2e.sh --junitxml="$results/e2e.xml" || true
@@ -41,8 +43,11 @@ bash scripts/test-e2e.sh --junitxml="$results/e2e.xml" || true
 step "the installable archive, unpacked into a fresh worker's plugin path"
 bash scripts/test-archive.sh --junitxml="$results/archive.xml" || true
 
+step "local-stack.sh (second worker, pause/resume) and the quick start from a fresh clone, on ports of their own"
+.venv/bin/python -m pytest -q tests/stack tests/quickstart --junitxml="$results/quickstart.xml" || true
+
 step "summary"
 args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml")
-args+=(--junit build/test-results/testAarch64 --junit "$results/archive.xml")
+args+=(--junit build/test-results/testAarch64 --junit "$results/archive.xml" --junit "$results/quickstart.xml")
 for layer in "${missing[@]}"; do args+=(--missing "$layer"); done
 python3 scripts/summarize-tests.py "${args[@]}"
