@@ -91,7 +91,8 @@ impl Sink {
             concurrency_floor: config.upload_concurrency_floor,
             concurrency: config.upload_concurrency,
         };
-        let uploader = Arc::new(Uploader::new(store, &settings, metrics.clone(), context.clone()));
+        let location = format!("{}/{}", config.store.location_text(), config.store.bucket);
+        let uploader = Arc::new(Uploader::new(store, &location, &settings, metrics.clone(), context.clone()));
         let sink = Sink {
             memory: MemoryBudget::new(config.max_inflight_bytes),
             decoder: config.decoder.clone(),
