@@ -576,3 +576,22 @@ fn verify_fails_when_the_store_refuses_or_is_gone() {
     let error = s3sink_engine::verify::run(settings(config_json(&server, json!({}))), &plan(1)).unwrap_err();
     assert!(error.to_string().contains("cannot reach"), "{error}");
 }
+
+/// An errant record ends the open object: every object holds consecutive offsets, so
+/// [first, first + lines of its timestamp object) is exactly what it covers.
+#[test]
+fn an_errant_record_ends_the_open_object() {
+    let server = Versitygw::start();
+    let sink = start(config(&server, json!({"flush.size": "3", "format.bytearray.separator": "\\n"})));
+    let mut records =
+        batch(0, &[b"a".to_vec(), b"b".to_vec(), b"-".to_vec(), b"d".to_vec(), b"e".to_vec(), b"f".to_vec()]);
+    records[2].value = Some(Bytes::from_static(b"not a SINETStream message"));
+    let outcome = sink.put(records).unwrap();
+    assert_eq!(outcome.failures.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![2]);
+    sink.resolve_failures(&[(partition_0(), 2)]);
+    assert_eq!(wait_committed(&sink, 6, Duration::from_secs(20)).unwrap(), 6);
+    assert_eq!(server.object(&key(0, ".bin")), b"a\nb\n");
+    assert_eq!(server.object(&key(0, "-timestamp.txt")).iter().filter(|&&b| b == b'\n').count(), 2);
+    assert_eq!(server.object(&key(3, ".bin")), b"d\ne\nf\n");
+    sink.close();
+}
