@@ -31,7 +31,7 @@ public class NativeRoundTripTest {
   private static final long RECORD_MILLIS = 1_650_245_025_200L;
   private static final String DIR = "topics/sinetstream.sensor/year=2022/month=04/day=18/hour=10/";
 
-  private static Map<String, String> fileStore(Path dir) {
+  static Map<String, String> fileStore(Path dir) {
     Map<String, String> props = new HashMap<>();
     props.put("s3.bucket.name", "mybucket");
     props.put("store.url", dir.toUri().toString());
@@ -40,7 +40,7 @@ public class NativeRoundTripTest {
     return props;
   }
 
-  private static SinkRecord record(long offset, byte[] value) {
+  static SinkRecord record(long offset, byte[] value) {
     return new SinkRecord("sinetstream.sensor", 0, null, null, null, value, offset, RECORD_MILLIS,
         TimestampType.CREATE_TIME);
   }
@@ -232,7 +232,7 @@ public class NativeRoundTripTest {
     public void requestCommit() {}
   }
 
-  private static Long waitForCommittable(NativeSink sink, TopicPartition tp, long wanted) throws InterruptedException {
+  static Long waitForCommittable(NativeSink sink, TopicPartition tp, long wanted) throws InterruptedException {
     Long offset = null;
     for (int i = 0; i < 200; i++) {
       offset = RecordBatchCodec.decodeOffsets(sink.committable()).get(tp);
