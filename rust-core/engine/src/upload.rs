@@ -18,6 +18,7 @@ use object_store::local::LocalFileSystem;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::{MultipartId, ObjectStoreExt, PutPayload};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -51,6 +52,8 @@ pub struct Uploader {
     metrics: Arc<Metrics>,
     context: Arc<str>,
     retry_summary: EveryInterval,
+    /// Some upload failed since one last succeeded: the next success says the store is back.
+    failing: AtomicBool,
     /// Multipart uploads whose abort failed; tried again before the next attempts.
     unaborted: Mutex<Vec<(Path, MultipartId)>>,
 }
@@ -109,6 +112,7 @@ impl Uploader {
             metrics,
             context,
             retry_summary: EveryInterval::new(RETRY_SUMMARY_INTERVAL),
+            failing: AtomicBool::new(false),
             unaborted: Mutex::new(Vec::new()),
         }
     }
@@ -136,6 +140,9 @@ impl Uploader {
             let failure = match self.attempt(&path, &data, cancel).await {
                 Ok(()) => {
                     self.metrics.upload_took(started.elapsed());
+                    if attempt > 1 {
+                        self.log_recovery(key, attempt, first_attempt);
+                    }
                     if attempt == 1 && !self.is_multipart(&data) {
                         slot.completed();
                     }
@@ -272,6 +279,7 @@ impl Uploader {
     /// interval, so a long outage gives one line per interval.
     fn log_retry(&self, key: &str, attempt: u32, delay: Duration, failure: &AttemptFailure) {
         let summary = &failure.summary;
+        self.failing.store(true, Ordering::Relaxed);
         task_log!(
             self.context,
             Level::Debug,
@@ -287,6 +295,17 @@ impl Uploader {
                  {summary}"
             );
         }
+    }
+
+    /// The first upload that succeeds after failures says so, once until uploads fail again.
+    fn log_recovery(&self, key: &str, attempt: u32, first_attempt: Instant) {
+        let elapsed = first_attempt.elapsed().as_secs_f64();
+        let level = if self.failing.swap(false, Ordering::Relaxed) { Level::Info } else { Level::Debug };
+        task_log!(
+            self.context,
+            level,
+            "upload of {key} succeeded at attempt {attempt}, {elapsed:.1} s after its first"
+        );
     }
 
     fn give_up(&self, key: &str, attempt: u32, first_attempt: Instant, failure: &AttemptFailure) -> SinkError {
