@@ -168,6 +168,15 @@ public class NativeRoundTripTest {
     context.assigned.add(tp);
     SinetStreamS3SinkTask task = new SinetStreamS3SinkTask();
     task.initialize(context);
+    task.start(unansweringStore());
+    task.put(recordsOverMemory());
+    assertEquals(Collections.singleton(tp), context.paused);
+    assertEquals(Long.valueOf(250L), context.timeout);
+    task.stop();
+  }
+
+  /** An S3 store that does not answer (nothing listens on the discard port), 1 MiB of memory. */
+  static Map<String, String> unansweringStore() {
     Map<String, String> props = new HashMap<>();
     props.put("s3.bucket.name", "mybucket");
     props.put("store.url", "http://127.0.0.1:9");
@@ -175,15 +184,16 @@ public class NativeRoundTripTest {
     props.put("aws.secret.access.key", "never-shown-secret-123");
     props.put("upload.max.inflight.bytes", String.valueOf(1024 * 1024));
     props.put("sinetstream.max.decompressed.bytes", String.valueOf(1024 * 1024));
-    task.start(props);
+    return props;
+  }
+
+  /** 30 records of 100 KiB: about three times the memory of {@link #unansweringStore()}. */
+  static List<SinkRecord> recordsOverMemory() {
     List<SinkRecord> records = new java.util.ArrayList<>();
     for (int i = 0; i < 30; i++) {
       records.add(record(i, SinetStreamMessages.v3(SEND_MICROS, new byte[100 * 1024])));
     }
-    task.put(records);
-    assertEquals(Collections.singleton(tp), context.paused);
-    assertEquals(Long.valueOf(250L), context.timeout);
-    task.stop();
+    return records;
   }
 
   /** The parts of Connect's task context the task uses; records rewinds and pauses. */

@@ -156,17 +156,8 @@ public class TaskMetricsTest {
   /** put() waiting for memory (a store that does not answer) holds the sink's read lock; JMX reads go on. */
   @Test
   public void readingDoesNotWaitForAPutWaitingForMemory() throws Exception {
-    Map<String, String> props = new HashMap<>();
-    props.put("s3.bucket.name", "mybucket");
-    props.put("store.url", "http://127.0.0.1:9");
-    props.put("aws.access.key.id", "AKIAEXAMPLE");
-    props.put("aws.secret.access.key", "never-shown-secret-123");
-    props.put("upload.max.inflight.bytes", String.valueOf(1024 * 1024));
-    props.put("sinetstream.max.decompressed.bytes", String.valueOf(1024 * 1024));
-    List<SinkRecord> records = new ArrayList<>();
-    for (int i = 0; i < 30; i++) {
-      records.add(NativeRoundTripTest.record(i, SinetStreamMessages.v3(SEND_MICROS, new byte[100 * 1024])));
-    }
+    Map<String, String> props = NativeRoundTripTest.unansweringStore();
+    List<SinkRecord> records = NativeRoundTripTest.recordsOverMemory();
     try (NativeSink sink = NativeSink.open(new S3SinkConfig(props).toNativeConfig(), "memory|task-0")) {
       TaskMetrics metrics = TaskMetrics.register(sink, "memory|task-0", props);
       Thread putter = new Thread(() -> sink.put(records), "put-waiting-for-memory");
