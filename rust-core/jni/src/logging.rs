@@ -26,6 +26,9 @@ const BATCH: usize = 1_000;
 const ENGINE_PREFIX: &str = "s3sink_engine::";
 /// The logger of the bridge's own line about dropped lines.
 const OWN_MODULE: &str = "logging";
+/// The jni crate traces every JNI call, the bridge's own among them: below WARN its lines
+/// would feed the queue they are drained from.
+const JNI_CRATE: &str = "jni";
 
 /// One log line as Java gets it: the logger is `org.sinetstream.kafka.connect.s3.native.<module>`,
 /// and `context` (the task, `s3-sink|task-0`; empty when none) becomes the MDC `connector.context`.
@@ -68,6 +71,11 @@ impl Bridge {
 
     /// The level of the most specific logger known for `module`, as log4j's hierarchy picks it.
     fn level_of(&self, module: &str) -> LevelFilter {
+        let cap = if is_within(module, JNI_CRATE) { LevelFilter::Warn } else { LevelFilter::Trace };
+        self.logger_level(module).min(cap)
+    }
+
+    fn logger_level(&self, module: &str) -> LevelFilter {
         // Java replaces the table every few seconds; a line logged at that moment is let
         // through rather than waited for, and Java's logger still filters it.
         let Ok(levels) = self.levels.try_read() else { return LevelFilter::Trace };
@@ -260,6 +268,17 @@ mod tests {
         log_to(&bridge, "s3sink_engine::upload", Level::Debug, None, "wanted");
         let lines = bridge.drain(Duration::ZERO);
         assert_eq!(lines.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(), ["wanted"]);
+    }
+
+    #[test]
+    fn the_jni_crates_own_tracing_never_reaches_the_queue() {
+        let bridge = Bridge::new(10);
+        bridge.set_levels(levels(&[("", LevelFilter::Trace)]));
+        log_to(&bridge, "jni::wrapper::jnienv", Level::Trace, None, "calling checked jni method: NewStringUTF");
+        log_to(&bridge, "jni::wrapper::objects::global_ref", Level::Warn, None, "Dropping a GlobalRef");
+        log_to(&bridge, "s3sink_engine::upload", Level::Trace, None, "engine trace");
+        let messages: Vec<_> = bridge.drain(Duration::ZERO).into_iter().map(|l| l.message).collect();
+        assert_eq!(messages, ["Dropping a GlobalRef", "engine trace"]);
     }
 
     #[test]

@@ -36,6 +36,7 @@ public class NativeLogBridgeTest {
   /** The lines go to the capture only: thousands of them would fill the test report. */
   @Before
   public void listen() {
+    NativeLogBridge.start();
     Logger.getLogger(NativeLogBridge.LOGGER_PREFIX).addAppender(capture);
     Logger.getLogger(NativeLogBridge.LOGGER_PREFIX).setAdditivity(false);
   }
