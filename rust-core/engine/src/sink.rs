@@ -107,7 +107,10 @@ impl Sink {
             context,
             backpressure_since: Mutex::new(None),
         };
-        sink.log_start();
+        // A validation (connector create, REST validate) starts nothing: no start-up line.
+        if probe == Probe::Lenient {
+            sink.log_start();
+        }
         Ok(sink)
     }
 

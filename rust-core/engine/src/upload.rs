@@ -18,8 +18,10 @@ use object_store::local::LocalFileSystem;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::{MultipartId, ObjectStoreExt, PutPayload};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// A dropped connection or a store that was briefly busy usually answers the next try.
@@ -52,8 +54,15 @@ pub struct Uploader {
     metrics: Arc<Metrics>,
     context: Arc<str>,
     retry_summary: EveryInterval,
+    /// Some upload failed since one last succeeded: the next success says the store is back.
+    failing: AtomicBool,
     /// Multipart uploads whose abort failed; tried again before the next attempts.
     unaborted: Mutex<Vec<(Path, MultipartId)>>,
+    /// Uploads waiting out a backoff after the store did not answer or failed; the first
+    /// success wakes them, so a store that is back gets its backlog at once instead of after
+    /// up to MAX_BACKOFF (throttled uploads keep their backoff).
+    backing_off: AtomicUsize,
+    store_answered: Notify,
 }
 
 pub struct UploadSettings {
@@ -117,7 +126,10 @@ impl Uploader {
             metrics,
             context,
             retry_summary: EveryInterval::new(RETRY_SUMMARY_INTERVAL),
+            failing: AtomicBool::new(false),
             unaborted: Mutex::new(Vec::new()),
+            backing_off: AtomicUsize::new(0),
+            store_answered: Notify::new(),
         }
     }
 
@@ -144,6 +156,12 @@ impl Uploader {
             let failure = match self.attempt(&path, &data, cancel).await {
                 Ok(()) => {
                     self.metrics.upload_took(started.elapsed());
+                    if self.backing_off.load(Ordering::Relaxed) > 0 {
+                        self.store_answered.notify_waiters();
+                    }
+                    if attempt > 1 {
+                        self.log_recovery(key, attempt, first_attempt);
+                    }
                     if attempt == 1 && !self.is_multipart(&data) {
                         slot.completed();
                     }
@@ -163,10 +181,17 @@ impl Uploader {
                 }
             }
             self.log_retry(key, attempt, delay, &failure);
-            tokio::select! {
+            let wake_early = failure.class != FailureClass::Throttled;
+            self.backing_off.fetch_add(1, Ordering::Relaxed);
+            let waited = tokio::select! {
                 biased;
-                _ = cancel.cancelled() => return Err(UploadError::Cancelled),
-                _ = tokio::time::sleep(delay) => {}
+                _ = cancel.cancelled() => None,
+                _ = self.store_answered.notified(), if wake_early => Some(()),
+                _ = tokio::time::sleep(delay) => Some(()),
+            };
+            self.backing_off.fetch_sub(1, Ordering::Relaxed);
+            if waited.is_none() {
+                return Err(UploadError::Cancelled);
             }
             Metrics::add(&self.metrics.retries, 1);
             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -280,6 +305,7 @@ impl Uploader {
     /// interval, so a long outage gives one line per interval.
     fn log_retry(&self, key: &str, attempt: u32, delay: Duration, failure: &AttemptFailure) {
         let summary = &failure.summary;
+        self.failing.store(true, Ordering::Relaxed);
         task_log!(
             self.context,
             Level::Debug,
@@ -295,6 +321,17 @@ impl Uploader {
                  {summary}"
             );
         }
+    }
+
+    /// The first upload that succeeds after failures says so, once until uploads fail again.
+    fn log_recovery(&self, key: &str, attempt: u32, first_attempt: Instant) {
+        let elapsed = first_attempt.elapsed().as_secs_f64();
+        let level = if self.failing.swap(false, Ordering::Relaxed) { Level::Info } else { Level::Debug };
+        task_log!(
+            self.context,
+            level,
+            "upload of {key} succeeded at attempt {attempt}, {elapsed:.1} s after its first"
+        );
     }
 
     fn give_up(&self, key: &str, attempt: u32, first_attempt: Instant, failure: &AttemptFailure) -> SinkError {

@@ -44,9 +44,11 @@ final class NativeSink implements AutoCloseable {
 
   /**
    * Starts an engine; fails with the connector key at fault. {@code context} names the task in
-   * the engine's log lines, as Connect's MDC does ("s3-sink|task-0").
+   * the engine's log lines, as Connect's MDC does ("s3-sink|task-0"); the lines reach SLF4J
+   * through {@link NativeLogBridge}.
    */
   static NativeSink open(Map<String, String> config, String context) {
+    NativeLogBridge.start();
     return new NativeSink(nativeOpen(pairs(config), context));
   }
 
