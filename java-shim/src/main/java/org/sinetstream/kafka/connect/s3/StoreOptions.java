@@ -29,7 +29,7 @@ final class StoreOptions {
   static final String PROXY_CONFIG = "s3.proxy.url";
   static final String PROXY_DOC = "An HTTP(S) proxy for every request to the store and to STS, "
       + "http://host:port or https://host:port (no user name or password: they would show in the "
-      + "connector configuration). Empty: none (the worker's HTTPS_PROXY is not used).";
+      + "connector configuration). Empty: the worker's HTTPS_PROXY, HTTP_PROXY and NO_PROXY, if set.";
   static final String UNSIGNED_PAYLOAD_CONFIG = "s3.unsigned.payload";
   static final String UNSIGNED_PAYLOAD_DOC = "Sign requests with SigV4 UNSIGNED-PAYLOAD instead of the SHA-256 "
       + "of every body: saves hashing each byte. Only over https://, where TLS protects the body.";
