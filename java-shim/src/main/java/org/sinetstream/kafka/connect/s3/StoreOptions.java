@@ -77,6 +77,13 @@ final class StoreOptions {
 
   private StoreOptions() {}
 
+  private static final ConfigDef.Validator SESSION_NAME =
+      new Matching("[\\w+=,.@-]{2,64}", "2 to 64 letters, digits or + = , . @ _ -");
+  private static final ConfigDef.Validator HEADER_TEXT =
+      new Matching("[\\x20-\\x7e]*", "printable ASCII (it goes into an HTTP header), e.g. image/jpeg");
+  private static final ConfigDef.Validator STORAGE_CLASS =
+      new Matching("[A-Za-z0-9_.-]*", "a storage class name such as STANDARD_IA");
+
   /** The store group's keys after the credentials; returns the last order number. */
   static int defineConnection(ConfigDef def, String group, int lastOrder) {
     int order = lastOrder;
@@ -84,7 +91,7 @@ final class StoreOptions {
         "Role to assume");
     def.define(EXTERNAL_ID_CONFIG, Type.STRING, "", Importance.LOW, EXTERNAL_ID_DOC, group, ++order, Width.MEDIUM,
         "Role external ID");
-    def.define(SESSION_NAME_CONFIG, Type.STRING, SESSION_NAME_DEFAULT, new SessionName(), Importance.LOW,
+    def.define(SESSION_NAME_CONFIG, Type.STRING, SESSION_NAME_DEFAULT, SESSION_NAME, Importance.LOW,
         SESSION_NAME_DOC, group, ++order, Width.MEDIUM, "Role session name");
     def.define(STS_ENDPOINT_CONFIG, Type.STRING, "", Importance.LOW, STS_ENDPOINT_DOC, group, ++order,
         Width.LONG, "STS endpoint");
@@ -108,13 +115,13 @@ final class StoreOptions {
         "KMS key");
     def.define(CUSTOMER_KEY_CONFIG, Type.PASSWORD, "", new CustomerKey(), Importance.MEDIUM, CUSTOMER_KEY_DOC,
         group, ++order, Width.MEDIUM, "SSE-C key");
-    def.define(CONTENT_TYPE_CONFIG, Type.STRING, "", new HeaderText(), Importance.LOW, CONTENT_TYPE_DOC, group,
+    def.define(CONTENT_TYPE_CONFIG, Type.STRING, "", HEADER_TEXT, Importance.LOW, CONTENT_TYPE_DOC, group,
         ++order, Width.MEDIUM, "Content-Type");
     def.define(METADATA_CONFIG, Type.LIST, "", ConfigDef.ValidList.in("send-time"), Importance.LOW, METADATA_DOC,
         group, ++order, Width.SHORT, "Object metadata");
     def.define(TAGGING_CONFIG, Type.STRING, "", Importance.LOW, TAGGING_DOC, group, ++order, Width.LONG,
         "Object tags");
-    def.define(STORAGE_CLASS_CONFIG, Type.STRING, "", new StorageClass(), Importance.LOW, STORAGE_CLASS_DOC, group,
+    def.define(STORAGE_CLASS_CONFIG, Type.STRING, "", STORAGE_CLASS, Importance.LOW, STORAGE_CLASS_DOC, group,
         ++order, Width.SHORT, "Storage class");
     def.define(CHECKSUM_CONFIG, Type.STRING, CHECKSUM_DEFAULT, ConfigDef.ValidString.in("none", "sha256",
         "crc64nvme"), Importance.LOW, CHECKSUM_DOC, group, ++order, Width.SHORT, "Checksum");
@@ -145,54 +152,26 @@ final class StoreOptions {
     }
   }
 
-  /** Text that can go into an HTTP header: printable ASCII. */
-  static final class HeaderText implements ConfigDef.Validator {
-    private static final Pattern PRINTABLE = Pattern.compile("[\\x20-\\x7e]*");
+  /** Values matching a pattern; the description is the message and the reference's "valid values". */
+  static final class Matching implements ConfigDef.Validator {
+    private final Pattern pattern;
+    private final String description;
+
+    Matching(String regex, String description) {
+      this.pattern = Pattern.compile(regex);
+      this.description = description;
+    }
 
     @Override
     public void ensureValid(String name, Object value) {
-      if (!PRINTABLE.matcher(String.valueOf(value)).matches()) {
-        throw new ConfigException(name, value, "only printable ASCII can go into an HTTP header");
+      if (!pattern.matcher(String.valueOf(value)).matches()) {
+        throw new ConfigException(name, value, "expected " + description);
       }
     }
 
     @Override
     public String toString() {
-      return "printable ASCII, e.g. image/jpeg";
-    }
-  }
-
-  /** AWS's classes are upper-case words; other stores name theirs alike. */
-  static final class StorageClass implements ConfigDef.Validator {
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]*");
-
-    @Override
-    public void ensureValid(String name, Object value) {
-      if (!NAME.matcher(String.valueOf(value)).matches()) {
-        throw new ConfigException(name, value, "a storage class name such as STANDARD_IA");
-      }
-    }
-
-    @Override
-    public String toString() {
-      return "a storage class name such as STANDARD_IA";
-    }
-  }
-
-  /** What STS takes as RoleSessionName. */
-  static final class SessionName implements ConfigDef.Validator {
-    private static final Pattern NAME = Pattern.compile("[\\w+=,.@-]{2,64}");
-
-    @Override
-    public void ensureValid(String name, Object value) {
-      if (!NAME.matcher(String.valueOf(value)).matches()) {
-        throw new ConfigException(name, value, "2 to 64 letters, digits or + = , . @ _ -");
-      }
-    }
-
-    @Override
-    public String toString() {
-      return "2 to 64 letters, digits or + = , . @ _ -";
+      return description;
     }
   }
 }
