@@ -84,7 +84,7 @@ fn role_endpoint_is_http(config: &StoreConfig) -> bool {
 }
 
 /// The client's connection settings, for the store and for STS alike.
-pub(crate) fn client_options(config: &StoreConfig, allow_http: bool) -> ClientOptions {
+pub fn client_options(config: &StoreConfig, allow_http: bool) -> ClientOptions {
     let mut options = ClientOptions::new()
         .with_connect_timeout(Duration::from_secs(5))
         .with_timeout(Duration::from_secs(120))
