@@ -54,7 +54,7 @@ mod tests {
         let mut logging: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|entry| entry.unwrap().path())
-            .filter(|path| path.file_name().is_some_and(|n| n != "logging.rs"))
+            .filter(|path| path.is_file() && path.file_name().is_some_and(|n| n != "logging.rs"))
             .filter(|path| {
                 let text = std::fs::read_to_string(path).unwrap();
                 text.contains("task_log!(") || text.contains("log::log!(")

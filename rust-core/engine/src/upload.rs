@@ -3,10 +3,12 @@
 //! of a multipart upload that failed or was cancelled, and what the store's answers tell the
 //! concurrency controller. Nothing else in the engine talks to the store while uploading.
 
+use crate::attributes::ObjectAttributes;
 use crate::concurrency::UploadSlots;
 use crate::error::SinkError;
 use crate::logging::EveryInterval;
 use crate::metrics::Metrics;
+use crate::objects::ObjectFile;
 use crate::store::{describe, Store};
 use crate::task_log;
 use bytes::Bytes;
@@ -17,7 +19,7 @@ use object_store::client::HttpError;
 use object_store::local::LocalFileSystem;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
-use object_store::{MultipartId, ObjectStoreExt, PutPayload};
+use object_store::{MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,6 +53,7 @@ pub struct Uploader {
     slots: Arc<UploadSlots>,
     part_size: usize,
     retry_timeout: Duration,
+    attributes: ObjectAttributes,
     metrics: Arc<Metrics>,
     context: Arc<str>,
     retry_summary: EveryInterval,
@@ -70,6 +73,7 @@ pub struct UploadSettings {
     pub retry_timeout: Duration,
     pub concurrency_floor: usize,
     pub concurrency: usize,
+    pub attributes: ObjectAttributes,
 }
 
 #[derive(Debug)]
@@ -123,6 +127,7 @@ impl Uploader {
             slots: UploadSlots::shared(location, settings.concurrency_floor, settings.concurrency),
             part_size: settings.part_size,
             retry_timeout: settings.retry_timeout,
+            attributes: settings.attributes.clone(),
             metrics,
             context,
             retry_summary: EveryInterval::new(RETRY_SUMMARY_INTERVAL),
@@ -137,9 +142,10 @@ impl Uploader {
         &self.slots
     }
 
-    /// Stores `data` under `key`, retrying until it is stored, fails for a reason no retry
-    /// can fix, or `upload.retry.timeout.ms` has passed since its first attempt.
-    pub async fn upload(&self, key: &str, data: Bytes, cancel: &CancellationToken) -> Result<(), UploadError> {
+    /// Stores the file, retrying until it is stored, fails for a reason no retry can fix, or
+    /// `upload.retry.timeout.ms` has passed since its first attempt.
+    pub async fn upload(&self, file: &ObjectFile, cancel: &CancellationToken) -> Result<(), UploadError> {
+        let (key, data) = (file.key.as_str(), &file.data);
         let slot = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Err(UploadError::Cancelled),
@@ -153,7 +159,7 @@ impl Uploader {
         loop {
             self.abort_leftovers().await;
             let started = Instant::now();
-            let failure = match self.attempt(&path, &data, cancel).await {
+            let failure = match self.attempt(&path, file, cancel).await {
                 Ok(()) => {
                     self.metrics.upload_took(started.elapsed());
                     if self.backing_off.load(Ordering::Relaxed) > 0 {
@@ -162,7 +168,7 @@ impl Uploader {
                     if attempt > 1 {
                         self.log_recovery(key, attempt, first_attempt);
                     }
-                    if attempt == 1 && !self.is_multipart(&data) {
+                    if attempt == 1 && !self.is_multipart(data) {
                         slot.completed();
                     }
                     return Ok(());
@@ -203,12 +209,14 @@ impl Uploader {
         matches!(self.store, Store::S3(_)) && data.len() > self.part_size
     }
 
-    async fn attempt(&self, path: &Path, data: &Bytes, cancel: &CancellationToken) -> Result<(), AttemptError> {
+    async fn attempt(&self, path: &Path, file: &ObjectFile, cancel: &CancellationToken) -> Result<(), AttemptError> {
+        let data = &file.data;
         match &self.store {
-            Store::S3(s3) if data.len() > self.part_size => self.put_multipart(s3, path, data, cancel).await,
+            Store::S3(s3) if data.len() > self.part_size => self.put_multipart(s3, path, file, cancel).await,
             Store::S3(s3) => {
                 Metrics::add(&self.metrics.put_requests, 1);
-                let put = s3.put(path, PutPayload::from(data.clone()));
+                let options = self.attributes.put_options(file.kind, file.send_time.as_deref());
+                let put = s3.put_opts(path, PutPayload::from(data.clone()), options);
                 tokio::select! {
                     biased;
                     _ = cancel.cancelled() => Err(AttemptError::Cancelled),
@@ -225,19 +233,20 @@ impl Uploader {
         &self,
         s3: &AmazonS3,
         path: &Path,
-        data: &Bytes,
+        file: &ObjectFile,
         cancel: &CancellationToken,
     ) -> Result<(), AttemptError> {
         Metrics::add(&self.metrics.multipart_requests, 1);
+        let options = self.attributes.multipart_options(file.kind, file.send_time.as_deref());
         let id = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
-            id = s3.create_multipart(path) => id?,
+            id = s3.create_multipart_opts(path, options) => id?,
         };
         let sent = tokio::select! {
             biased;
             _ = cancel.cancelled() => Err(AttemptError::Cancelled),
-            sent = self.send_parts(s3, path, &id, data) => sent,
+            sent = self.send_parts(s3, path, &id, &file.data) => sent,
         };
         if sent.is_err() {
             self.abort(s3, path, id).await;

@@ -62,7 +62,9 @@ final class NativeSink implements AutoCloseable {
     return Collections.unmodifiableMap(problems);
   }
 
-  private static String[] pairs(Map<String, String> config) {
+  /** The pairs the engine reads: the config, with the JVM's CAs where the store needs them. */
+  private static String[] pairs(Map<String, String> settings) {
+    Map<String, String> config = JvmTrust.addTo(settings);
     String[] flat = new String[config.size() * 2];
     int i = 0;
     for (Map.Entry<String, String> entry : config.entrySet()) {
