@@ -12,7 +12,7 @@ use crate::objects::ObjectFile;
 use crate::store::{describe, Store};
 use crate::task_log;
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use log::Level;
 use object_store::aws::AmazonS3;
 use object_store::client::HttpError;
@@ -209,26 +209,30 @@ impl Uploader {
         matches!(self.store, Store::S3(_)) && data.len() > self.part_size
     }
 
+    /// One attempt. A cancellation stops it between requests; a request already sent is
+    /// awaited (bounded by the client's timeout), never dropped halfway: a dropped request
+    /// may still be carried out by the store after the task has stopped, or leave a part
+    /// behind an abort.
     async fn attempt(&self, path: &Path, file: &ObjectFile, cancel: &CancellationToken) -> Result<(), AttemptError> {
+        if cancel.is_cancelled() {
+            return Err(AttemptError::Cancelled);
+        }
         let data = &file.data;
         match &self.store {
             Store::S3(s3) if data.len() > self.part_size => self.put_multipart(s3, path, file, cancel).await,
             Store::S3(s3) => {
                 Metrics::add(&self.metrics.put_requests, 1);
                 let options = self.attributes.put_options(file.kind, file.send_time.as_deref());
-                let put = s3.put_opts(path, PutPayload::from(data.clone()), options);
-                tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => Err(AttemptError::Cancelled),
-                    done = put => done.map(|_| ()).map_err(AttemptError::from),
-                }
+                s3.put_opts(path, PutPayload::from(data.clone()), options).await?;
+                Ok(())
             }
             Store::Directory(dir) => put_file(dir, path, data).await,
         }
     }
 
     /// One multipart upload with parallel parts. Whatever ends it early (a failed part, the
-    /// task stopping) aborts it, so the store keeps no parts nobody will complete.
+    /// task stopping) aborts it once the parts in flight are answered, so the store keeps no
+    /// parts nobody will complete.
     async fn put_multipart(
         &self,
         s3: &AmazonS3,
@@ -238,33 +242,53 @@ impl Uploader {
     ) -> Result<(), AttemptError> {
         Metrics::add(&self.metrics.multipart_requests, 1);
         let options = self.attributes.multipart_options(file.kind, file.send_time.as_deref());
-        let id = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
-            id = s3.create_multipart_opts(path, options) => id?,
-        };
-        let sent = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => Err(AttemptError::Cancelled),
-            sent = self.send_parts(s3, path, &id, &file.data) => sent,
-        };
+        let id = s3.create_multipart_opts(path, options).await?;
+        let sent = self.send_parts(s3, path, &id, &file.data, cancel).await;
         if sent.is_err() {
             self.abort(s3, path, id).await;
         }
         sent
     }
 
-    async fn send_parts(&self, s3: &AmazonS3, path: &Path, id: &MultipartId, data: &Bytes) -> Result<(), AttemptError> {
-        let parts: Vec<_> = (0..data.len())
-            .step_by(self.part_size)
-            .enumerate()
-            .map(|(index, start)| {
-                let part = PutPayload::from(data.slice(start..(start + self.part_size).min(data.len())));
-                Metrics::add(&self.metrics.multipart_requests, 1);
-                s3.put_part(path, id, index, part)
-            })
-            .collect();
-        let parts: Vec<PartId> = futures::stream::iter(parts).buffered(PARALLEL_PARTS).try_collect().await?;
+    async fn send_parts(
+        &self,
+        s3: &AmazonS3,
+        path: &Path,
+        id: &MultipartId,
+        data: &Bytes,
+        cancel: &CancellationToken,
+    ) -> Result<(), AttemptError> {
+        let failed = AtomicBool::new(false);
+        let failed = &failed;
+        let parts = (0..data.len()).step_by(self.part_size).enumerate().map(|(index, start)| async move {
+            if cancel.is_cancelled() || failed.load(Ordering::Relaxed) {
+                return Err(AttemptError::Cancelled);
+            }
+            Metrics::add(&self.metrics.multipart_requests, 1);
+            let part = PutPayload::from(data.slice(start..(start + self.part_size).min(data.len())));
+            let answer = s3.put_part(path, id, index, part).await;
+            failed.fetch_or(answer.is_err(), Ordering::Relaxed);
+            Ok(answer?)
+        });
+        // Every part is awaited, also after one failed: parts not yet sent then end at once.
+        let answers: Vec<Result<PartId, AttemptError>> =
+            futures::stream::iter(parts).buffered(PARALLEL_PARTS).collect().await;
+        // The first real failure, rather than the parts it kept from being sent.
+        let mut parts = Vec::with_capacity(answers.len());
+        let mut skipped = false;
+        for answer in answers {
+            match answer {
+                Ok(part) => parts.push(part),
+                Err(AttemptError::Cancelled) => skipped = true,
+                Err(failure) => return Err(failure),
+            }
+        }
+        if skipped {
+            return Err(AttemptError::Cancelled);
+        }
+        if cancel.is_cancelled() {
+            return Err(AttemptError::Cancelled);
+        }
         Metrics::add(&self.metrics.multipart_requests, 1);
         s3.complete_multipart(path, id, parts).await?;
         Ok(())

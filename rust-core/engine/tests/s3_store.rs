@@ -462,7 +462,10 @@ fn a_bucket_deleted_mid_run_fails_fast() {
 #[test]
 fn a_stopped_sink_aborts_its_multipart_uploads_and_writes_nothing_after() {
     let server = Versitygw::start();
-    let sink = start(config(&server, json!({"sink.objects": "payload", "upload.max.inflight.bytes": (256 << 20).to_string()})));
+    let sink = start(config(
+        &server,
+        json!({"sink.objects": "payload", "upload.max.inflight.bytes": (256 << 20).to_string()}),
+    ));
     let big: Vec<u8> = (0..80 * 1024 * 1024).map(|i: usize| (i >> 7) as u8).collect();
     sink.put(batch(0, std::slice::from_ref(&big))).unwrap();
     std::thread::sleep(Duration::from_millis(30)); // the upload has begun
