@@ -524,9 +524,9 @@ start_connect() {
   plugin_stamp >"$run/$part.plugin"
   # The worker sees the store's credentials, so configs can say ${env:AWS_SECRET_KEY}, and the
   # broker's password, which its client settings name as ${env:KAFKA_SASL_PASSWORD}.
-  local sasl=(-u KAFKA_SASL_PASSWORD)
+  local sasl=()
   [[ $security == PLAINTEXT ]] || sasl=(KAFKA_SASL_PASSWORD="$sasl_password")
-  launch "$part" "$logs/$part.out" env -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+  launch "$part" "$logs/$part.out" env -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE -u KAFKA_SASL_PASSWORD \
     AWS_ACCESS_KEY_ID="$s3_access" AWS_SECRET_KEY="$s3_secret" SINETS3_ALLOWED_PATHS="$allowed_paths" "${sasl[@]}" \
     "$java" -Xms256m -Xmx1g -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true "${opts[@]}" \
     "$(log_opt "$part")" -cp "$libs/*" org.apache.kafka.connect.cli.ConnectDistributed "$conf/$part.properties"
