@@ -9,8 +9,10 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
@@ -34,6 +36,9 @@ final class NativeLibrary {
   static final String NAME = "sinets3sink";
   static final String DIR_PROPERTY = "sinets3.native.dir";
   static final String DIR_ENV = "SINETS3_NATIVE_DIR";
+  /** Age after which a copy another build left is removed. */
+  static final Duration STALE = Duration.ofHours(1);
+
   private static final String PREFIX = "lib" + NAME + "-";
   private static final String HINT = "; name a directory that allows executing files (not mounted noexec) with the"
       + " system property " + DIR_PROPERTY + " or the environment variable " + DIR_ENV;
@@ -158,6 +163,8 @@ final class NativeLibrary {
     Path part = Files.createTempFile(dir, PREFIX + hex(digest, 8) + "-", ".part");
     try {
       if (reusable(shared, part, digest)) {
+        // A copy in use looks fresh, so other builds' loaders leave it (removeOtherCopies).
+        Files.setLastModifiedTime(shared, FileTime.fromMillis(System.currentTimeMillis()));
         return shared;
       }
       Files.write(part, library);
@@ -197,16 +204,19 @@ final class NativeLibrary {
 
   /**
    * Removes our files {@code libsinets3sink-*.so} in {@code dir} other than {@code keep} and the
-   * shared copy of this build: copies of other builds, private copies, and random names left by
-   * earlier versions of this loader.
+   * shared copy of this build, once they are older than {@link #STALE}: copies of other builds,
+   * private copies, and random names left by earlier versions of this loader. Younger ones may
+   * belong to a worker of another build starting on this host right now.
    */
   static void removeOtherCopies(Path dir, Path keep, String sharedName) {
+    long staleBefore = System.currentTimeMillis() - STALE.toMillis();
     try (DirectoryStream<Path> copies = Files.newDirectoryStream(dir, PREFIX + "*.so")) {
       for (Path copy : copies) {
         try {
           if (!copy.getFileName().toString().equals(sharedName) && !Files.isSameFile(copy, keep)
               && Files.isRegularFile(copy, LinkOption.NOFOLLOW_LINKS)
-              && Files.getOwner(copy, LinkOption.NOFOLLOW_LINKS).equals(Files.getOwner(keep))) {
+              && Files.getOwner(copy, LinkOption.NOFOLLOW_LINKS).equals(Files.getOwner(keep))
+              && Files.getLastModifiedTime(copy, LinkOption.NOFOLLOW_LINKS).toMillis() < staleBefore) {
             Files.deleteIfExists(copy);
           }
         } catch (IOException notOurs) {

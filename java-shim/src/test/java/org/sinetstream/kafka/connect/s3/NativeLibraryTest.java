@@ -85,16 +85,25 @@ public class NativeLibraryTest {
   }
 
   @Test
-  public void copiesOfOtherBuildsAreRemovedOtherFilesAreKept() throws IOException {
+  public void staleCopiesOfOtherBuildsAreRemovedOtherFilesAreKept() throws IOException {
     Path dir = tmp.newFolder("native").toPath();
     Path loaded = NativeLibrary.extract(LIBRARY, dir);
-    Path otherBuild = Files.write(dir.resolve("libsinets3sink-0123456789abcdef.so"), new byte[] {1});
-    Path oldRandomName = Files.write(dir.resolve("libsinets3sink-4711081512345678901.so"), new byte[] {2});
-    Path unrelated = Files.write(dir.resolve("libother-0123.so"), new byte[] {3});
+    Path otherBuild = stale(Files.write(dir.resolve("libsinets3sink-0123456789abcdef.so"), new byte[] {1}));
+    Path oldRandomName = stale(Files.write(dir.resolve("libsinets3sink-4711081512345678901.so"), new byte[] {2}));
+    Path starting = Files.write(dir.resolve("libsinets3sink-fedcba9876543210.so"), new byte[] {4});
+    Path unrelated = stale(Files.write(dir.resolve("libother-0123.so"), new byte[] {3}));
     NativeLibrary.removeOtherCopies(dir, loaded, NativeLibrary.sharedName(LIBRARY));
     assertTrue(Files.exists(loaded));
     assertTrue(Files.exists(unrelated));
     assertTrue(!Files.exists(otherBuild) && !Files.exists(oldRandomName));
+    assertTrue("a fresh copy of another build may be loading right now", Files.exists(starting));
+  }
+
+  /** Older than NativeLibrary.STALE. */
+  private static Path stale(Path file) throws IOException {
+    long longAgo = System.currentTimeMillis() - NativeLibrary.STALE.toMillis() - 60_000;
+    Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(longAgo));
+    return file;
   }
 
   /** dlopen refuses the engine of the other architecture, as it refuses a file in a noexec mount. */
@@ -139,7 +148,7 @@ public class NativeLibraryTest {
   @Test
   public void theExtractedEngineIsRemovedAtExitAndAKilledWorkersCopyIsReused() throws Exception {
     Path dir = tmp.newFolder("workers").toPath();
-    Path otherBuild = Files.write(dir.resolve("libsinets3sink-0123456789abcdef.so"), new byte[] {1});
+    Path otherBuild = stale(Files.write(dir.resolve("libsinets3sink-0123456789abcdef.so"), new byte[] {1}));
     Path unrelated = Files.write(dir.resolve("notes.txt"), new byte[] {2});
 
     Probe killed = probe(dir, "wait");
