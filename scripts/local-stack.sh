@@ -115,10 +115,18 @@ pid_of() {
 
 # launch PART LOGFILE CMD...: start CMD in its own session, record its pid.
 launch() {
-  local part=$1 out=$2
+  local part=$1 out=$2 pid i
   shift 2
   setsid "$@" >>"$out" 2>&1 </dev/null &
-  echo $! >"$run/$part.pid"
+  pid=$!
+  echo "$pid" >"$run/$part.pid"
+  # Until the forked shell has exec'd the command, its command line is this script's, and
+  # pid_of would take the part for dead: wait (5 s at most) for the command's own.
+  for ((i = 0; i < 50; i++)); do
+    [[ -e /proc/$pid ]] || break
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$stack/" && break
+    sleep 0.1
+  done
 }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -20,6 +20,8 @@ use object_store::local::LocalFileSystem;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::{MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
+use once_cell::sync::Lazy;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,8 +61,8 @@ pub struct Uploader {
     retry_summary: EveryInterval,
     /// Some upload failed since one last succeeded: the next success says the store is back.
     failing: AtomicBool,
-    /// Multipart uploads whose abort failed; tried again before the next attempts.
-    unaborted: Mutex<Vec<(Path, MultipartId)>>,
+    /// The store, as the key of the multipart uploads left to abort (`UNABORTED`).
+    location: String,
     /// Uploads waiting out a backoff after the store did not answer or failed; the first
     /// success wakes them, so a store that is back gets its backlog at once instead of after
     /// up to MAX_BACKOFF (throttled uploads keep their backoff).
@@ -132,7 +134,7 @@ impl Uploader {
             context,
             retry_summary: EveryInterval::new(RETRY_SUMMARY_INTERVAL),
             failing: AtomicBool::new(false),
-            unaborted: Mutex::new(Vec::new()),
+            location: location.to_string(),
             backing_off: AtomicUsize::new(0),
             store_answered: Notify::new(),
         }
@@ -177,30 +179,35 @@ impl Uploader {
                 Err(AttemptError::Failed(failure)) => failure,
             };
             self.count_failure(failure.class);
-            let delay = jittered(backoff);
-            if failure.class == FailureClass::Permanent || Instant::now() + delay >= deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if failure.class == FailureClass::Permanent || left.is_zero() {
                 return Err(UploadError::Failed(self.give_up(key, attempt, first_attempt, &failure)));
             }
+            // The budget is time: the last wait ends at the deadline, for one last attempt.
+            let delay = jittered(backoff).min(left);
             if failure.class == FailureClass::Throttled {
                 if let Some(limit) = self.slots.throttled() {
                     task_log!(self.context, Level::Debug, "store throttles requests: upload concurrency now {limit}");
                 }
             }
             self.log_retry(key, attempt, delay, &failure);
-            let wake_early = failure.class != FailureClass::Throttled;
+            // Only a store that did not answer is known to be back when another upload gets
+            // through; a full disk or a throttling store is not.
+            let wake_early = failure.class == FailureClass::Network;
             self.backing_off.fetch_add(1, Ordering::Relaxed);
             let waited = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => None,
-                _ = self.store_answered.notified(), if wake_early => Some(()),
-                _ = tokio::time::sleep(delay) => Some(()),
+                _ = self.store_answered.notified(), if wake_early => Some(Wait::WokenEarly),
+                _ = tokio::time::sleep(delay) => Some(Wait::Full),
             };
             self.backing_off.fetch_sub(1, Ordering::Relaxed);
-            if waited.is_none() {
-                return Err(UploadError::Cancelled);
+            match waited {
+                None => return Err(UploadError::Cancelled),
+                Some(Wait::Full) => backoff = (backoff * 2).min(MAX_BACKOFF),
+                Some(Wait::WokenEarly) => {}
             }
             Metrics::add(&self.metrics.retries, 1);
-            backoff = (backoff * 2).min(MAX_BACKOFF);
             attempt += 1;
         }
     }
@@ -307,13 +314,15 @@ impl Uploader {
             Level::Warn,
             "could not abort the multipart upload {id} of {path}: {problem}; trying again later"
         );
-        self.unaborted.lock().unwrap_or_else(|e| e.into_inner()).push((path.clone(), id));
+        unaborted().entry(self.location.clone()).or_default().push((path.clone(), id));
     }
 
-    /// Tries again the aborts that failed before, e.g. while the store was unreachable.
-    async fn abort_leftovers(&self) {
+    /// Tries again the aborts that failed before, e.g. while the store was unreachable, also
+    /// those of a task of this worker that has stopped since (a task that failed after an
+    /// outage and was restarted).
+    pub async fn abort_leftovers(&self) {
         let Store::S3(s3) = &self.store else { return };
-        let leftovers = std::mem::take(&mut *self.unaborted.lock().unwrap_or_else(|e| e.into_inner()));
+        let Some(leftovers) = unaborted().remove(&self.location) else { return };
         for (path, id) in leftovers {
             self.abort(s3, &path, id).await;
         }
@@ -385,6 +394,20 @@ impl Uploader {
         task_log!(self.context, Level::Error, "giving up the upload of {key}: {why}");
         SinkError::UploadFailed { key: key.to_string(), message: why }
     }
+}
+
+/// Multipart uploads whose abort failed, per store, for the whole worker: the task that
+/// started them may be gone when the store answers again. (A worker that is killed leaves them
+/// to the bucket's lifecycle rule for incomplete multipart uploads.)
+static UNABORTED: Lazy<Mutex<HashMap<String, Vec<(Path, MultipartId)>>>> = Lazy::new(Default::default);
+
+fn unaborted() -> std::sync::MutexGuard<'static, HashMap<String, Vec<(Path, MultipartId)>>> {
+    UNABORTED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+enum Wait {
+    Full,
+    WokenEarly,
 }
 
 /// Full jitter over the upper half: many uploads failing together do not retry together.
