@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test layer: Rust unit and store tests, Java tests through the packaged jar,
-# compose and shell checks, and the end-to-end suite on the local stack (real broker,
-# Connect worker, versitygw, SINETStream client). Installs what it needs; stops what it
-# starts. The last line is the total: "N passed, M failed".
+# compose and shell checks, the end-to-end suite on the local stack (real broker,
+# Connect worker, versitygw, SINETStream client), then the fault suite on its own stack.
+# Installs what it needs; stops what it starts. The last line is the total: "N passed, M failed".
 set -uo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
@@ -35,7 +35,10 @@ step "compose, register.sh and shell checks"
 step "end-to-end tests on the local stack"
 bash scripts/test-e2e.sh --junitxml="$results/e2e.xml" || true
 
+step "fault suite on its own local stack"
+bash scripts/test-faults.sh --junitxml="$results/faults.xml" || true
+
 step "summary"
-args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml")
+args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml" --junit "$results/faults.xml")
 for layer in "${missing[@]}"; do args+=(--missing "$layer"); done
 python3 scripts/summarize-tests.py "${args[@]}"

@@ -19,7 +19,8 @@
 //	                                           fraction of UploadPart requests
 //	/down, /up                                 stop listening and drop every connection (the store is
 //	                                           down: connections are refused), listen again
-//	/clear                                     no delay and no faults (the listener stays as it is)
+//	/clear                                     no delay, no faults, counts back to zero (the listener
+//	                                           stays as it is)
 //	GET /counts                                JSON: requests by kind, answers by kind and status,
 //	                                           faults injected, requests in flight now and the most
 //	                                           in flight since the previous GET /counts
@@ -354,10 +355,13 @@ func (p *proxy) controlAPI(front *front) http.Handler {
 		f.reset, err = fraction(r)
 		return err
 	}))
-	ctl.HandleFunc("/clear", set(func(_ *http.Request, f *faults) error {
-		*f = faults{}
-		return nil
-	}))
+	ctl.HandleFunc("/clear", func(w http.ResponseWriter, _ *http.Request) {
+		p.mu.Lock()
+		p.faults = faults{}
+		p.requests, p.answers, p.injected = map[string]int64{}, map[string]int64{}, map[string]int64{}
+		p.peak = p.inflight
+		p.mu.Unlock()
+	})
 	ctl.HandleFunc("/down", func(w http.ResponseWriter, _ *http.Request) {
 		if err := front.down(); err != nil {
 			log.Printf("closing %s: %v", front.addr, err)

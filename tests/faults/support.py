@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import subprocess
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from helpers import REPO, STACK_DIR, STACK_SCRIPT, Sent, Stack, produce, wait_until
+from helpers import REPO, STACK_DIR, STACK_SCRIPT, Sent, Stack, admin, produce, wait_until
 
 PROXY_SOURCE = REPO / "bench" / "proxy"
 RESULTS = Path(os.environ.get("SINETS3_FAULTS_RESULTS", REPO / "build" / "test-results-faults"))
@@ -111,7 +112,15 @@ class Worker:
 
     def run(self, command: str, timeout: float = 300) -> None:
         env = dict(os.environ, SINETS3_STORE_URL=self.store_url)
-        subprocess.run([str(STACK_SCRIPT), command, self.part], check=True, timeout=timeout, env=env)
+        try:
+            subprocess.run([str(STACK_SCRIPT), command, self.part], check=True, timeout=timeout, env=env)
+        except subprocess.CalledProcessError:
+            if command not in ("start", "restart"):
+                raise
+            # local-stack.sh may take its just-forked child for a process that exited (see
+            # scripts/test-faults.sh): once more, from a stopped worker.
+            subprocess.run([str(STACK_SCRIPT), "stop", self.part], check=True, timeout=timeout, env=env)
+            subprocess.run([str(STACK_SCRIPT), "start", self.part], check=True, timeout=timeout, env=env)
 
     def pid(self) -> int:
         return int((STACK_DIR / "run" / f"{self.part}.pid").read_text().strip())
@@ -130,6 +139,35 @@ class Worker:
             if key in ("VmHWM", "VmRSS"):
                 out[key] = int(value.split()[0]) * 1024
         return out
+
+
+def restart_task(connect, name: str, task: int = 0, timeout: float = 90) -> None:
+    """POST .../tasks/<task>/restart, then wait until the task is RUNNING. The status topic
+    may still say FAILED (the old failure) for a moment after the restart: a FAILED state
+    counts only once it outlasts a grace period."""
+    connect.call("POST", f"/connectors/{name}/tasks/{task}/restart")
+    grace_end = time.monotonic() + 15
+
+    def running():
+        status = connect.status(name) or {"tasks": []}
+        state = next((t for t in status["tasks"] if t["id"] == task), {"state": "none"})
+        if state["state"] == "FAILED" and time.monotonic() > grace_end:
+            raise AssertionError(f"task {task} of {name} failed again after its restart:\n{state.get('trace')}")
+        return state["state"] == "RUNNING"
+    wait_until(running, timeout, f"task {task} of {name} RUNNING after its restart")
+
+
+def engine_reason(trace: str) -> str:
+    """The engine's message in a task's trace: "upload of <key> failed: ..." to its end."""
+    line = next((x.strip() for x in trace.splitlines() if "upload of" in x), trace.splitlines()[0])
+    return line[line.find("upload of"):]
+
+
+def retried_for(trace: str) -> int | None:
+    """The seconds an upload was retried, from the engine's "after N attempts over S s
+    (upload.retry.timeout.ms = ...)"; None when the failure does not say."""
+    m = re.search(r"after \d+ attempts over (\d+) s \(upload\.retry\.timeout\.ms", trace)
+    return int(m[1]) if m else None
 
 
 def store_url_variable() -> str:
@@ -205,6 +243,18 @@ class Stream:
 
     def all_sent(self) -> list[Sent]:
         return [s for t in self.topics for s in self.sent[t]]
+
+
+def wait_for_leaders(stack: Stack, topic: str, partitions: int, timeout: float = 120) -> None:
+    """Until every partition of a new topic has a leader (2,000 take a while)."""
+    client = admin(stack)
+    try:
+        def led():
+            [described] = client.describe_topics([topic])
+            return sum(p["leader"] >= 0 for p in described["partitions"]) == partitions
+        wait_until(led, timeout, f"a leader for each of the {partitions} partitions of {topic}", interval=1)
+    finally:
+        client.close()
 
 
 # ------------------------------------------------------------------------------ messages
