@@ -12,6 +12,8 @@
 # BENCH_PROXY_CTL_PORT. Camel's jars are cached in ~/.cache/sinets3 (SINETS3_CACHE).
 # Every process it starts is stopped at the end, also on failure or Ctrl-C.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench="$repo/bench"
@@ -23,17 +25,10 @@ case "${1:-}" in
   -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
 
-say() { printf '[bench] %s\n' "$*"; }
-die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
-
 PATH="$PATH:/usr/local/go/bin:$HOME/go/bin:$HOME/.cargo/bin"
 command -v go >/dev/null || die "go is needed to build bench/proxy"
 command -v cargo >/dev/null || die "cargo is needed to build bench/ceiling"
-if ! command -v mvn >/dev/null; then
-  say "installing maven (apt-get)"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven; } >/dev/null ||
-    die "maven is needed: apt-get install -y maven"
-fi
+command -v mvn >/dev/null || apt_install maven
 
 "$repo/scripts/setup-venv.sh"
 "$repo/.venv/bin/python" -c 'import crc32c' 2>/dev/null ||
@@ -47,16 +42,7 @@ CARGO_TARGET_DIR="$work/target" cargo build -q --release --locked --manifest-pat
 cp "$work/target/release/bench-ceiling" "$work/bin/ceiling"
 
 # Camel's plugin directory, fetched once.
-want="$(sha256sum "$bench/camel/pom.xml" | cut -d' ' -f1)"
-if [[ ! -f $camel/.pom.sha256 || "$(<"$camel/.pom.sha256")" != "$want" ]]; then
-  say "fetching Apache Camel Kafka Connector 0.11.0 and camel-aws2-s3 3.11.1 into $camel"
-  rm -rf "$camel.tmp"
-  mvn -q -B -Dstyle.color=never -f "$bench/camel/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$camel.tmp" || die "mvn dependency:copy-dependencies failed"
-  rm -rf "$camel" "$bench/camel/target"
-  mv "$camel.tmp" "$camel"
-  echo "$want" >"$camel/.pom.sha256"
-fi
+ensure_maven_deps "$bench/camel/pom.xml" "$camel"
 # "Connect alone": Kafka's own FileStreamSinkConnector writing to /dev/null, fetched once.
 filesink="$cache/connect-file-3.8.0"
 if [[ ! -f $filesink/connect-file-3.8.0.jar ]]; then

@@ -6,8 +6,8 @@ set -eu
 
 cd /src
 if [ ! -f scripts/build.sh ]; then
-    echo "error: mount the repository at /src:  docker run --rm -v \"\$PWD\":/src sinets3-builder" >&2
-    exit 1
+  echo "error: mount the repository at /src:  docker run --rm -v \"\$PWD\":/src sinets3-builder" >&2
+  exit 1
 fi
 
 owner=$(stat -c '%u:%g' .)
@@ -15,11 +15,11 @@ status=0
 bash scripts/build.sh "$@" || status=$?
 
 for dir in build target .gradle java-shim/build java-shim/.gradle; do
-    if [ -e "$dir" ]; then
-        chown -R "$owner" "$dir"
-    fi
+  if [ -e "$dir" ]; then
+    chown -R "$owner" "$dir"
+  fi
 done
 if [ "$status" -eq 0 ]; then
-    echo "plugin built: build/plugin/"
+  echo "plugin built: build/plugin/"
 fi
 exit "$status"

@@ -1,7 +1,10 @@
 # shellcheck shell=bash
-# Shared settings for the project's scripts; source it.
-# Debian's Gradle and Kafka run on JDK 17; a JDK 25 may also be installed and must not be used.
-export JAVA_HOME="${SINETS3_JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"
+# Settings of the project's build and test scripts, with the helpers of scripts/lib.sh; source it.
+# JAVA_HOME: the JDK 17 (scripts/lib.sh java_home; SINETS3_JAVA_HOME overrides it).
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+JAVA_HOME="$(java_home)" || exit 1
+export JAVA_HOME
 export PATH="$JAVA_HOME/bin:$HOME/.cargo/bin:$PATH"
 export SINETS3_CACHE="${SINETS3_CACHE:-$HOME/.cache/sinets3}"
 SINETS3_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -18,23 +18,27 @@ TARGET="$PLUGIN_DIR/docker-compose"
 mkdir -p "$CACHE_DIR" "$PLUGIN_DIR"
 
 if [ ! -x "$CACHED" ]; then
-    command -v go >/dev/null || { echo "error: go is required to build docker compose" >&2; exit 1; }
-    echo "building docker compose $VERSION from the Go module proxy ..."
-    src_dir="$(go mod download -json "github.com/docker/compose/v2@$VERSION" \
-        | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-    [ -d "$src_dir" ] || { echo "error: module download failed" >&2; exit 1; }
+  command -v go >/dev/null || { echo "error: go is required to build docker compose" >&2; exit 1; }
+  echo "building docker compose $VERSION from the Go module proxy ..."
+  # go reports a failed download inside its JSON answer (field "Error"), so keep the answer.
+  if ! answer="$(go mod download -json "github.com/docker/compose/v2@$VERSION" 2>&1)"; then
+    echo "error: go mod download github.com/docker/compose/v2@$VERSION failed: $answer" >&2
+    exit 1
+  fi
+  src_dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$answer")"
+  [ -d "$src_dir" ] || { echo "error: go mod download named no source directory: $answer" >&2; exit 1; }
 
-    work="$(mktemp -d)"
-    trap 'rm -rf "$work"' EXIT
-    cp -r "$src_dir" "$work/compose"
-    chmod -R u+w "$work/compose"
-    (
-        cd "$work/compose"
-        GOFLAGS=-buildvcs=false go build -trimpath \
-            -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$VERSION" \
-            -o "$CACHED.tmp" ./cmd
-    )
-    mv "$CACHED.tmp" "$CACHED"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  cp -r "$src_dir" "$work/compose"
+  chmod -R u+w "$work/compose"
+  (
+    cd "$work/compose"
+    GOFLAGS=-buildvcs=false go build -trimpath \
+      -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$VERSION" \
+      -o "$CACHED.tmp" ./cmd
+  ) || { echo "error: building docker compose $VERSION failed (see above)" >&2; exit 1; }
+  mv "$CACHED.tmp" "$CACHED"
 fi
 
 install -m 0755 "$CACHED" "$TARGET"

@@ -4,48 +4,59 @@
 # the S3 server, its objects plain files under .stack/s3/<bucket>/<key>.
 #
 #   scripts/local-stack.sh up | down | status [PART]
-#   scripts/local-stack.sh start | stop | restart | kill PART     (PART = broker | connect | s3)
+#   scripts/local-stack.sh start | stop | restart | kill | pause | resume PART
+#     PART = s3 | broker | connect | connect2
 #
+# `up` starts s3, broker and connect; connect2 is a second worker of the same Connect group
+# (same plugin dir, own REST port and log), started on demand for fault tests; `down` stops
+# whatever runs. pause/resume send SIGSTOP/SIGCONT (a frozen process, not a dead one).
 # State (configs, data, logs, pid files, stack.env with the endpoints) lives in .stack/
 # (SINETS3_STACK_DIR); jars and the versitygw binary are cached in ~/.cache/sinets3 (SINETS3_CACHE).
 # Ports: SINETS3_BROKER_PORT (9092), SINETS3_CONTROLLER_PORT (9093), SINETS3_CONNECT_PORT (8083),
-# SINETS3_S3_PORT (7070). `down`, `stop` and `kill` only touch processes recorded in .stack/run/.
+# SINETS3_CONNECT2_PORT (8084), SINETS3_S3_PORT (7070). Workers: SINETS3_CONNECT_OPTS and
+# SINETS3_CONNECT2_OPTS add JVM options (split at spaces; e.g. for JMX
+# -Dcom.sun.management.jmxremote.port=...), SINETS3_CONNECT_EXTRA_PROPS names a file appended
+# to both workers' properties (its keys win). `down`, `stop`, `kill` and `pause` only touch
+# processes recorded in .stack/run/.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 stack="${SINETS3_STACK_DIR:-$repo/.stack}"
 cache="${SINETS3_CACHE:-$HOME/.cache/sinets3}"
 pom="$repo/scripts/stack/pom.xml"
 libs="$cache/kafka-3.8.0/libs"
-versitygw_version=v1.8.0
-versitygw="$cache/bin/versitygw"
 plugin_dir="${SINETS3_PLUGIN_DIR:-$repo/build/plugin}"
 
 broker_port="${SINETS3_BROKER_PORT:-9092}"
 controller_port="${SINETS3_CONTROLLER_PORT:-9093}"
 connect_port="${SINETS3_CONNECT_PORT:-8083}"
+connect2_port="${SINETS3_CONNECT2_PORT:-8084}"
 s3_port="${SINETS3_S3_PORT:-7070}"
 s3_access="${SINETS3_S3_ACCESS_KEY:-sinets3-test-access}"
 s3_secret="${SINETS3_S3_SECRET_KEY:-sinets3-test-secret-0123456789}"
 s3_bucket="${SINETS3_S3_BUCKET:-mybucket}"
 s3_url="http://127.0.0.1:$s3_port"
 connect_url="http://127.0.0.1:$connect_port"
+connect2_url="http://127.0.0.1:$connect2_port"
+# The directories the plugin's file:// store and sinetstream.config.file may use.
+allowed_paths="$stack,$repo/data,/tmp"
 
-# JDK 17 pinned: another JDK (25) is installed and must not be used.
-export JAVA_HOME="${SINETS3_JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)}"
+JAVA_HOME="$(java_home)"
+export JAVA_HOME
 java="$JAVA_HOME/bin/java"
 
 run="$stack/run"
 logs="$stack/logs"
 conf="$stack/conf"
-parts=(s3 broker connect)
-
-say() { printf '%s\n' "$*"; }
-die() { printf 'local-stack: error: %s\n' "$*" >&2; exit 1; }
+parts=(s3 broker connect connect2)
+up_parts=(s3 broker connect)
 
 # ---------------------------------------------------------------- processes and pid files
 
 alive() { [[ -e /proc/$1 ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+paused() { grep -q '^State:[[:space:]]*T' "/proc/$1/status" 2>/dev/null; }
 
 # Prints the pid of PART if its pid file names a live process of this stack (its command line
 # mentions the stack dir), so a reused pid is never signalled.
@@ -101,6 +112,7 @@ stop_part() {
     return 0
   fi
   kill "-$sig" "$pid"
+  [[ $sig == KILL ]] || kill -CONT "$pid" 2>/dev/null || true # a paused process must run to exit
   deadline=$((SECONDS + 60))
   while alive "$pid"; do
     if ((SECONDS >= deadline - 15)) && [[ $sig != KILL ]]; then
@@ -115,42 +127,32 @@ stop_part() {
   say "$part: stopped (pid $pid, SIG$sig)"
 }
 
+# signal_part PART pause|resume: SIGSTOP / SIGCONT of the recorded process; returns once the
+# kernel shows it stopped (or running again), since the signal reaches a JVM's threads a moment
+# after kill returns.
+signal_part() {
+  local part=$1 action=$2 pid deadline=$((SECONDS + 10))
+  pid="$(pid_of "$part")" || die "$part is not running"
+  if [[ $action == pause ]]; then
+    kill -STOP "$pid"
+    until paused "$pid"; do
+      ((SECONDS < deadline)) || die "$part (pid $pid) not stopped 10 s after SIGSTOP"
+      sleep 0.1
+    done
+    say "$part: paused (pid $pid, SIGSTOP)"
+  else
+    kill -CONT "$pid"
+    while paused "$pid"; do
+      ((SECONDS < deadline)) || die "$part (pid $pid) still stopped 10 s after SIGCONT"
+      sleep 0.1
+    done
+    say "$part: resumed (pid $pid, SIGCONT)"
+  fi
+}
+
 # ---------------------------------------------------------------- downloads (cached)
 
-ensure_kafka_libs() {
-  local want tmp
-  want="$(sha256sum "$pom" | cut -d' ' -f1)"
-  [[ -f $libs/.pom.sha256 && "$(<"$libs/.pom.sha256")" == "$want" ]] && return 0
-  if ! command -v mvn >/dev/null; then
-    say "installing maven (apt-get)"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven; } >/dev/null ||
-      die "maven is needed: apt-get install -y maven"
-  fi
-  say "fetching Kafka 3.8.0 jars from Maven Central into $libs"
-  mkdir -p "$(dirname "$libs")"
-  tmp="$(mktemp -d "$(dirname "$libs")/libs.XXXXXX")"
-  if ! mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
-    -DoutputDirectory="$tmp" >"$tmp.log" 2>&1; then
-    cat "$tmp.log" >&2
-    rm -rf "$tmp" "$tmp.log"
-    die "mvn dependency:copy-dependencies failed"
-  fi
-  rm -f "$tmp.log"
-  rm -rf "$libs" "$(dirname "$pom")/target"
-  mv "$tmp" "$libs"
-  echo "$want" >"$libs/.pom.sha256"
-}
-
-# Same rule as scripts/install-versitygw.sh: the binary plus a stamp naming its version.
-ensure_versitygw() {
-  [[ -x $versitygw && "$(cat "$versitygw.version" 2>/dev/null)" == "$versitygw_version" ]] && return 0
-  PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
-  command -v go >/dev/null || die "go is needed to build versitygw (not found)"
-  say "building versitygw $versitygw_version into $cache/bin (about 2 minutes the first time)"
-  mkdir -p "$cache/bin"
-  GOBIN="$cache/bin" go install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
-  echo "$versitygw_version" >"$versitygw.version"
-}
+ensure_kafka_libs() { ensure_maven_deps "$pom" "$libs"; }
 
 # ---------------------------------------------------------------- configuration files
 
@@ -164,6 +166,8 @@ S3_SECRET_KEY=$s3_secret
 S3_BUCKET=$s3_bucket
 S3_DIR=$stack/s3
 CONNECT_LOG=$logs/connect.log
+CONNECT2_URL=$connect2_url
+CONNECT2_LOG=$logs/connect2.log
 PLUGIN_DIR=$plugin_dir
 EOF
 }
@@ -206,13 +210,15 @@ EOF
   log4j_conf "$conf/broker-log4j.properties" "$logs/broker.log"
 }
 
+# write_connect_conf PART PORT: the worker's properties and log4j configuration.
 write_connect_conf() {
-  cat >"$conf/connect.properties" <<EOF
+  local part=$1 port=$2
+  cat >"$conf/$part.properties" <<EOF
 bootstrap.servers=127.0.0.1:$broker_port
 group.id=sinets3-connect
-listeners=http://127.0.0.1:$connect_port
+listeners=http://127.0.0.1:$port
 rest.advertised.host.name=127.0.0.1
-rest.advertised.port=$connect_port
+rest.advertised.port=$port
 plugin.path=$plugin_dir
 key.converter=org.apache.kafka.connect.converters.ByteArrayConverter
 value.converter=org.apache.kafka.connect.converters.ByteArrayConverter
@@ -234,10 +240,20 @@ scheduled.rebalance.max.delay.ms=10000
 consumer.session.timeout.ms=6000
 consumer.heartbeat.interval.ms=2000
 EOF
-  log4j_conf "$conf/connect-log4j.properties" "$logs/connect.log"
+  if [[ -n ${SINETS3_CONNECT_EXTRA_PROPS:-} ]]; then
+    [[ -f $SINETS3_CONNECT_EXTRA_PROPS ]] || die "SINETS3_CONNECT_EXTRA_PROPS names $SINETS3_CONNECT_EXTRA_PROPS, which does not exist"
+    { printf '# appended from SINETS3_CONNECT_EXTRA_PROPS=%s\n' "$SINETS3_CONNECT_EXTRA_PROPS"; cat "$SINETS3_CONNECT_EXTRA_PROPS"; } \
+      >>"$conf/$part.properties"
+  fi
+  log4j_conf "$conf/$part-log4j.properties" "$logs/$part.log"
 }
 
-plugin_stamp() { find "$plugin_dir" -type f -printf '%P %s %T@\n' 2>/dev/null | sort | sha256sum | cut -d' ' -f1; }
+# Names, sizes and times of the plugin's files ("none" before the first build).
+plugin_stamp() {
+  local files=none
+  [[ -d $plugin_dir ]] && files="$(find "$plugin_dir" -type f -printf '%P %s %T@\n' | LC_ALL=C sort)"
+  sha256sum <<<"$files" | cut -d' ' -f1
+}
 
 # ---------------------------------------------------------------- readiness checks
 
@@ -253,10 +269,12 @@ broker_ready() {
     # grep reads to the end (no -q): an early exit would fail tail with SIGPIPE under pipefail.
     tail -c "+$((broker_log_offset + 1))" "$logs/broker.log" 2>/dev/null | grep 'Kafka Server started' >/dev/null
 }
-connect_ready() {
-  curl -sf --max-time 5 -o /dev/null "$connect_url/connectors" &&
-    curl -sf --max-time 5 -o /dev/null "$connect_url/connector-plugins"
+rest_ready() { # rest_ready URL
+  curl -sf --max-time 5 -o /dev/null "$1/connectors" &&
+    curl -sf --max-time 5 -o /dev/null "$1/connector-plugins"
 }
+connect_ready() { rest_ready "$connect_url"; }
+connect2_ready() { rest_ready "$connect2_url"; }
 
 # ---------------------------------------------------------------- parts
 
@@ -265,12 +283,13 @@ start_s3() {
   ensure_versitygw
   require_free_port "$s3_port" s3
   mkdir -p "$stack/s3"
-  launch s3 "$logs/s3.log" "$versitygw" --port "127.0.0.1:$s3_port" --access "$s3_access" \
+  launch s3 "$logs/s3.log" "$VERSITYGW" --port "127.0.0.1:$s3_port" --access "$s3_access" \
     --secret "$s3_secret" --quiet --keep-alive posix "$stack/s3"
   wait_for s3 30 "versitygw on $s3_url" s3_ready
   local code
-  code="$(s3_curl -o /dev/null -w '%{http_code}' -X PUT "$s3_url/$s3_bucket")"
-  [[ $code == 200 || $code == 409 ]] || die "creating bucket $s3_bucket failed: HTTP $code"
+  code="$(s3_curl -o /dev/null -w '%{http_code}' -X PUT "$s3_url/$s3_bucket")" ||
+    die "creating bucket $s3_bucket: no answer from $s3_url (curl status $?, log $logs/s3.log)"
+  [[ $code == 200 || $code == 409 ]] || die "creating bucket $s3_bucket failed: HTTP $code (log $logs/s3.log)"
   say "s3: versitygw $s3_url (bucket $s3_bucket, objects under $stack/s3/$s3_bucket)"
 }
 
@@ -295,21 +314,24 @@ start_broker() {
   say "broker: Kafka 3.8.0 on 127.0.0.1:$broker_port"
 }
 
+# start_connect PART PORT URL OPTS: a distributed worker of the stack's Connect group.
 start_connect() {
-  if pid_of connect >/dev/null; then say "connect: already running"; return 0; fi
+  local part=$1 port=$2 url=$3 opts=()
+  if pid_of "$part" >/dev/null; then say "$part: already running"; return 0; fi
+  read -ra opts <<<"$4"
   ensure_kafka_libs
-  require_free_port "$connect_port" connect
+  require_free_port "$port" "$part"
   mkdir -p "$plugin_dir"
-  write_connect_conf
-  plugin_stamp >"$run/connect.plugin"
+  write_connect_conf "$part" "$port"
+  plugin_stamp >"$run/$part.plugin"
   # The worker sees the store's credentials, so configs can say ${env:AWS_SECRET_KEY}.
-  launch connect "$logs/connect.out" env -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
-    AWS_ACCESS_KEY_ID="$s3_access" AWS_SECRET_KEY="$s3_secret" \
-    "$java" -Xms256m -Xmx1g -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$conf/connect-log4j.properties" -cp "$libs/*" \
-    org.apache.kafka.connect.cli.ConnectDistributed "$conf/connect.properties"
-  wait_for connect 120 "Kafka Connect REST on $connect_url" connect_ready
-  say "connect: Kafka Connect 3.8.0 REST $connect_url (plugin.path $plugin_dir)"
+  launch "$part" "$logs/$part.out" env -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+    AWS_ACCESS_KEY_ID="$s3_access" AWS_SECRET_KEY="$s3_secret" SINETS3_ALLOWED_PATHS="$allowed_paths" \
+    "$java" -Xms256m -Xmx1g -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true "${opts[@]}" \
+    -Dlog4j.configuration="file:$conf/$part-log4j.properties" -cp "$libs/*" \
+    org.apache.kafka.connect.cli.ConnectDistributed "$conf/$part.properties"
+  wait_for "$part" 120 "Kafka Connect REST on $url" "${part}_ready"
+  say "$part: Kafka Connect 3.8.0 REST $url (plugin.path $plugin_dir)"
 }
 
 start_part() {
@@ -318,9 +340,14 @@ start_part() {
   case $1 in
     s3) start_s3 ;;
     broker) start_broker ;;
-    connect)
-      pid_of broker >/dev/null || die "connect needs the broker: start broker first"
-      start_connect ;;
+    connect | connect2)
+      pid_of broker >/dev/null || die "$1 needs the broker: start broker first"
+      if [[ $1 == connect ]]; then
+        start_connect connect "$connect_port" "$connect_url" "${SINETS3_CONNECT_OPTS:-}"
+      else
+        start_connect connect2 "$connect2_port" "$connect2_url" "${SINETS3_CONNECT2_OPTS:-}"
+      fi
+      ;;
   esac
 }
 
@@ -330,12 +357,15 @@ status_part() {
     s3) where="$s3_url, objects in $stack/s3"; check=s3_ready ;;
     broker) where="127.0.0.1:$broker_port"; check=broker_answers ;;
     connect) where="$connect_url"; check=connect_ready ;;
+    connect2) where="$connect2_url"; check=connect2_ready ;;
   esac
   if ! pid="$(pid_of "$1")"; then
     say "$1: stopped"
     return 3
   fi
-  if "$check"; then
+  if paused "$pid"; then
+    say "$1: paused (pid $pid, SIGSTOP; scripts/local-stack.sh resume $1) $where"
+  elif "$check"; then
     say "$1: running (pid $pid) $where"
   else
     say "$1: running (pid $pid) but not answering on $where"
@@ -343,12 +373,17 @@ status_part() {
 }
 
 check_part() {
-  [[ " ${parts[*]} " == *" $1 "* ]] || die "unknown part '$1' (broker, connect, s3)"
+  [[ " ${parts[*]} " == *" $1 "* ]] || die "unknown part '$1' (${parts[*]})"
 }
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "${BASH_SOURCE[0]}"
   exit 2
+}
+
+# plugin_changed PART: the worker runs, but build/plugin changed since it started.
+plugin_changed() {
+  pid_of "$1" >/dev/null && [[ "$(plugin_stamp)" != "$(cat "$run/$1.plugin" 2>/dev/null)" ]]
 }
 
 cmd="${1:-}"
@@ -357,23 +392,32 @@ case $cmd in
   up)
     start_part s3
     start_part broker
-    if pid_of connect >/dev/null && [[ "$(plugin_stamp)" != "$(cat "$run/connect.plugin" 2>/dev/null)" ]]; then
+    restart2=false
+    if plugin_changed connect2; then
+      say "connect2: $plugin_dir changed since the worker started; restarting it"
+      stop_part connect2
+      restart2=true
+    fi
+    if plugin_changed connect; then
       say "connect: $plugin_dir changed since the worker started; restarting it"
       stop_part connect
     fi
     start_part connect
+    ! $restart2 || start_part connect2
     say "stack up: broker 127.0.0.1:$broker_port, Connect $connect_url, S3 $s3_url (state in $stack)"
     ;;
   down)
-    for p in connect broker s3; do stop_part "$p"; done
+    for p in connect2 connect broker s3; do stop_part "$p"; done
     ;;
   status)
     if [[ -n $part ]]; then
       check_part "$part"
       status_part "$part"
     else
+      # the exit status covers what `up` starts; connect2 is shown when it runs
       rc=0
-      for p in "${parts[@]}"; do status_part "$p" || rc=3; done
+      for p in "${up_parts[@]}"; do status_part "$p" || rc=3; done
+      if pid_of connect2 >/dev/null; then status_part connect2; fi
       exit "$rc"
     fi
     ;;
@@ -381,5 +425,6 @@ case $cmd in
   stop) check_part "$part"; stop_part "$part" ;;
   kill) check_part "$part"; stop_part "$part" KILL ;;
   restart) check_part "$part"; stop_part "$part"; start_part "$part" ;;
+  pause | resume) check_part "$part"; signal_part "$part" "$cmd" ;;
   *) usage ;;
 esac

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test layer: Rust unit and store tests, Java tests through the packaged jar,
 # compose and shell checks, the end-to-end suite on the local stack (real broker,
-# Connect worker, versitygw, SINETStream client), then the fault suite on its own stack.
+# Connect worker, versitygw, SINETStream client), local-stack.sh's own features (tests/stack),
+# ./quickstart.sh from a fresh clone (tests/quickstart), each on ports of its own, and the
+# fault suite (tests/faults) on its own stack.
 # Installs what it needs; stops what it starts. The last line is the total: "N passed, M failed".
 set -uo pipefail
 # shellcheck source=scripts/env.sh
@@ -29,16 +31,28 @@ fi
 gradle --no-daemon --console=plain -q test || true
 [ -d build/test-results/test ] || missing+=("gradle test")
 
-step "compose, register.sh and shell checks"
-.venv/bin/python -m pytest -q tests/compose tests/register --junitxml="$results/static.xml" || true
+step "aarch64: the JNI round trip in an arm64 JVM under qemu-user"
+bash scripts/test-aarch64.sh || true
+
+step "compose, register.sh, packaging, script library and shell checks"
+.venv/bin/python -m pytest -q tests/compose tests/register tests/packaging tests/scripts \
+  --junitxml="$results/static.xml" || true
 
 step "end-to-end tests on the local stack"
 bash scripts/test-e2e.sh --junitxml="$results/e2e.xml" || true
+
+step "the installable archive, unpacked into a fresh worker's plugin path"
+bash scripts/test-archive.sh --junitxml="$results/archive.xml" || true
+
+step "local-stack.sh (second worker, pause/resume) and the quick start from a fresh clone, on ports of their own"
+.venv/bin/python -m pytest -q tests/stack tests/quickstart --junitxml="$results/quickstart.xml" || true
 
 step "fault suite on its own local stack"
 bash scripts/test-faults.sh --junitxml="$results/faults.xml" || true
 
 step "summary"
-args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml" --junit "$results/faults.xml")
+args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml")
+args+=(--junit build/test-results/testAarch64 --junit "$results/archive.xml" --junit "$results/quickstart.xml")
+args+=(--junit "$results/faults.xml")
 for layer in "${missing[@]}"; do args+=(--missing "$layer"); done
 python3 scripts/summarize-tests.py "${args[@]}"

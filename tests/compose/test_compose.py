@@ -198,6 +198,14 @@ def test_worker_settings():
     assert any(p.endswith(":8083") and "REST_PORT" in p for p in kc["ports"])
 
 
+def test_allowed_paths_cover_the_data_and_conf_mounts():
+    kc = load_compose()["services"]["kafka-connect"]
+    allowed = kc["environment"]["SINETS3_ALLOWED_PATHS"].split(",")
+    targets = {v.split(":")[1] if isinstance(v, str) else v["target"] for v in kc["volumes"]}
+    assert {"/data", "/conf"} <= targets
+    assert sorted(allowed) == ["/conf", "/data"]
+
+
 def test_bootstrap_server_wrapper():
     """Run the compose command's shell snippet with a fake image entrypoint."""
     script = load_compose()["services"]["kafka-connect"]["command"][-1]

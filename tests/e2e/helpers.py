@@ -164,9 +164,12 @@ class Connect:
         return wait_until(lambda: self.failures(self.status(name)), timeout, f"connector {name} to fail")
 
     def committed(self, name: str) -> dict[int, int]:
-        """Committed offsets {partition: next offset} of the sink connector (its consumer group)."""
+        """Committed offsets {partition: next offset} of the sink connector's topic(s). Its consumer
+        group keeps the offsets of topics an earlier connector of the same name read: left out."""
+        topics = set(self.call("GET", f"/connectors/{name}/config").get("topics", "").split(","))
         data = self.call("GET", f"/connectors/{name}/offsets")
-        return {o["partition"]["kafka_partition"]: o["offset"]["kafka_offset"] for o in data["offsets"]}
+        return {o["partition"]["kafka_partition"]: o["offset"]["kafka_offset"] for o in data["offsets"]
+                if o["partition"]["kafka_topic"] in topics}
 
     def wait_committed(self, name: str, ends: dict[int, int], timeout: float = 180) -> None:
         """Wait until the connector committed every partition up to its end offset; fail at once

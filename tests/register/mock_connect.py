@@ -10,6 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CONNECTOR_CLASS = "org.sinetstream.kafka.connect.s3.SinetStreamS3SinkConnector"
 WORKER = "kafka-connect:8083"
+# keys the connector's ConfigDef defines as Type.PASSWORD (validate answers say "type": "PASSWORD")
+PASSWORD_KEYS = {"aws.secret.access.key", "sinetstream.crypto.password", "sinetstream.crypto.key",
+                 "sinetstream.crypto.password.versions"}
 
 
 class MockConnect:
@@ -82,7 +85,8 @@ class MockConnect:
             errors = list(self.validation_errors.get(key, []))
             count += len(errors)
             configs.append({
-                "definition": {"name": key, "type": "STRING", "required": False, "default_value": None,
+                "definition": {"name": key, "type": "PASSWORD" if key in PASSWORD_KEYS else "STRING",
+                               "required": False, "default_value": None,
                                "importance": "HIGH", "documentation": "doc of %s [see docs]" % key,
                                "group": "Common", "width": "LONG", "display_name": key,
                                "dependents": [], "order": 1},

@@ -352,3 +352,143 @@ def test_waits_for_connect_to_come_up(tmp_path):
         assert "s3-sink" in holder["mock"].connectors
     finally:
         holder["mock"].stop()
+
+
+# ------------------------------------------------------------------ --env-file
+
+def test_env_file_option(tmp_path, connect):
+    env_file = write_env(tmp_path, dict(BASE_ENV, S3_BUCKET_NAME="frombucket"))
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
+           "CONNECT_URL": connect.url, "CONNECT_WAIT": "5"}
+    for args in (["--env-file", env_file], ["--env-file=" + env_file]):
+        result = subprocess.run(["bash", REGISTER, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert connect.connectors["s3-sink"]["s3.bucket.name"] == "frombucket"
+    result = subprocess.run(["bash", REGISTER, "--env-file"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "--env-file needs a file name" in result.stderr
+
+
+# ------------------------------------------------------------------ connector.properties
+
+def write_properties(tmp_path, *lines, name="connector.properties"):
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_connector_properties_are_merged(tmp_path, connect):
+    write_properties(tmp_path,
+                     "# keys .env has no variable for",
+                     "flush.size = 1000",
+                     "timestamp.extractor=RecordField",
+                     "timestamp.field=ts",
+                     "errors.tolerance=all",
+                     "errors.deadletterqueue.topic.name=dlq.sensor",
+                     "transforms=route",
+                     "transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter",
+                     "transforms.route.regex=sinetstream\\.(.*)",
+                     "transforms.route.replacement=$1",
+                     "! a Java-properties comment",
+                     "s3.region=eu-west-1",  # wins over S3_REGION / the default
+                     "flush.size=500\r")  # a later line replaces an earlier one
+    result = run(write_env(tmp_path, dict(BASE_ENV, S3_REGION="ap-northeast-1")), url=connect.url)
+    assert result.returncode == 0, result.stderr
+    assert "connector keys from %s/connector.properties" % tmp_path in result.stdout
+    config = connect.connectors["s3-sink"]
+    assert config["flush.size"] == "500"
+    assert config["s3.region"] == "eu-west-1"
+    assert config["timestamp.extractor"] == "RecordField" and config["timestamp.field"] == "ts"
+    assert config["errors.tolerance"] == "all"
+    assert config["errors.deadletterqueue.topic.name"] == "dlq.sensor"
+    assert config["transforms.route.regex"] == "sinetstream\\.(.*)"
+    assert config["transforms.route.replacement"] == "$1"
+    # the rest is what .env gives, as before
+    assert config["connector.class"] == CONNECTOR_CLASS
+    assert config["topics"] == "sinetstream.sensor" and config["sink.objects"] == "payload,timestamp"
+    # validated like the rest: the merged config went to the validate call
+    validated = [json.loads(body) for method, path, body in connect.requests if path.endswith("/config/validate")]
+    assert validated and validated[0]["flush.size"] == "500" and validated[0]["transforms"] == "route"
+
+
+def test_connector_properties_validation_errors(tmp_path, connect):
+    write_properties(tmp_path, "errors.tolerance=sometimes")
+    connect.validation_errors = {"errors.tolerance": ['Invalid value sometimes for configuration errors.tolerance: '
+                                                      'String must be one of: none, all']}
+    result = run(write_env(tmp_path, BASE_ENV), url=connect.url)
+    assert result.returncode == 1
+    assert "errors.tolerance: Invalid value sometimes" in result.stderr
+    assert connect.connectors == {}
+
+
+def test_connector_properties_secret_references(tmp_path, connect):
+    write_properties(tmp_path,
+                     "aws.secret.access.key=${file:/conf/secrets.properties:s3.secret}",
+                     "sinetstream.crypto.password=${env:SINETSTREAM_CRYPTO_PASSWORD}",
+                     "sinetstream.crypto.mode=GCM")
+    result = run(write_env(tmp_path, BASE_ENV), url=connect.url)
+    assert result.returncode == 0, result.stderr
+    config = connect.connectors["s3-sink"]
+    assert config["aws.secret.access.key"] == "${file:/conf/secrets.properties:s3.secret}"
+    assert config["sinetstream.crypto.password"] == "${env:SINETSTREAM_CRYPTO_PASSWORD}"
+    assert "plain text" not in result.stdout
+    assert_no_secret(result, connect)
+
+
+def test_connector_properties_plain_password_is_noted_not_shown(tmp_path, connect):
+    write_properties(tmp_path, "# plain text: allowed, but noted", "sinetstream.crypto.password=%s" % CRYPTO_PASSWORD)
+    result = run(write_env(tmp_path, BASE_ENV), url=connect.url)
+    assert result.returncode == 0, result.stderr
+    assert "connector.properties:2: sinetstream.crypto.password is a password given as plain text" in result.stdout
+    assert CRYPTO_PASSWORD not in result.stdout + result.stderr
+    assert connect.connectors["s3-sink"]["sinetstream.crypto.password"] == CRYPTO_PASSWORD
+
+
+@pytest.mark.parametrize("lines, args, message", [
+    (["flush.size=10", "connector.class=org.example.Other"], (), "connector.properties:2: connector.class cannot be set"),
+    (["name=other"], (), "connector.properties:1: name cannot be set"),
+    (["sink.objects=payload"], ("--two-connectors",), "connector.properties:1: sink.objects is set by --two-connectors"),
+    (["flush.size=10", SECRET], (), "connector.properties:2: not a key=value line"),
+    (["transforms=a,\\", "  b"], (), "connector.properties:1: a line ending in a backslash"),
+])
+def test_connector_properties_refused(tmp_path, connect, lines, args, message):
+    write_properties(tmp_path, *lines)
+    result = run(write_env(tmp_path, BASE_ENV), *args, url=connect.url)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert connect.requests == []
+    assert_no_secret(result)
+
+
+def test_sink_objects_from_properties_with_one_connector(tmp_path, connect):
+    write_properties(tmp_path, "sink.objects=payload")
+    result = run(write_env(tmp_path, BASE_ENV), url=connect.url)
+    assert result.returncode == 0, result.stderr
+    assert connect.connectors["s3-sink"]["sink.objects"] == "payload"
+
+
+def test_connector_properties_named_by_variable(tmp_path, connect):
+    (tmp_path / "site").mkdir()
+    write_properties(tmp_path, "flush.size=7", name="site/prod.properties")
+    write_properties(tmp_path, "flush.size=99")  # the default file, not used when one is named
+    env_file = write_env(tmp_path, dict(BASE_ENV, CONNECTOR_PROPERTIES="site/prod.properties"))
+    result = run(env_file, url=connect.url)
+    assert result.returncode == 0, result.stderr
+    assert connect.connectors["s3-sink"]["flush.size"] == "7"
+    result = run(write_env(tmp_path, dict(BASE_ENV, CONNECTOR_PROPERTIES="missing.properties")), url=connect.url)
+    assert result.returncode == 1
+    assert "CONNECTOR_PROPERTIES names %s/missing.properties, which does not exist" % tmp_path in result.stderr
+
+
+def test_no_connector_properties_no_change(tmp_path, connect):
+    result = run(write_env(tmp_path, BASE_ENV), url=connect.url)
+    assert result.returncode == 0, result.stderr
+    assert "connector keys from" not in result.stdout
+    assert connect.connectors["s3-sink"]["flush.size"] == "1"
+
+
+def test_dry_run_shows_merged_properties(tmp_path):
+    write_properties(tmp_path, "flush.size=250")
+    result = run(write_env(tmp_path, BASE_ENV), "--dry-run", url="http://127.0.0.1:9", wait="0")
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout[result.stdout.index("{"):])
+    assert config["flush.size"] == "250"

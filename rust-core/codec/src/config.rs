@@ -144,10 +144,11 @@ impl Password {
     pub(crate) fn resolve(&self, field: &str) -> Result<String, DecodeError> {
         match self {
             Password::Text(text) | Password::Entry { value: Some(text), .. } => Ok(text.clone()),
-            Password::Entry { value: None, path: Some(path) } => std::fs::read_to_string(path)
-                .map_err(|e| DecodeError::config(format!("{field}.path: cannot read {}: {e}", path.display()))),
+            Password::Entry { value: None, path: Some(path) } => std::fs::read_to_string(path).map_err(|e| {
+                DecodeError::setting(&format!("{field}.path"), format!("cannot read {}: {e}", path.display()))
+            }),
             Password::Entry { value: None, path: None } => {
-                Err(DecodeError::config(format!("{field}: neither value nor path is given")))
+                Err(DecodeError::setting(field, "neither value nor path is given"))
             }
         }
     }
@@ -231,7 +232,7 @@ impl DecoderConfig {
 
     pub(crate) fn validate(&self) -> Result<(), DecodeError> {
         if !matches!(self.message_format, 2 | 3) {
-            return Err(DecodeError::config(format!("message_format must be 2 or 3, not {}", self.message_format)));
+            return Err(DecodeError::setting("message_format", format!("must be 2 or 3, not {}", self.message_format)));
         }
         Ok(())
     }

@@ -85,7 +85,7 @@ impl Pbkdf2 {
             ));
         }
         if config.iteration == 0 {
-            return Err(DecodeError::config("crypto.key_derivation.iteration: must be at least 1"));
+            return Err(DecodeError::setting("crypto.key_derivation.iteration", "must be at least 1"));
         }
         let prf = match config.prf.to_ascii_uppercase().as_str() {
             "HMAC-SHA256" => Prf::Sha256,
@@ -391,7 +391,7 @@ fn key_slots(config: &CryptoConfig, mode: Mode, key_len: usize) -> Result<BTreeM
     let mut slots = BTreeMap::new();
     match (&config.password, &config.key_b64) {
         (Some(_), Some(_)) => {
-            return Err(DecodeError::config("crypto.password, crypto.key_b64: give only one of them"))
+            return Err(DecodeError::setting("crypto.password", "give only one of crypto.password and crypto.key_b64"))
         }
         (Some(password), None) => {
             slots.insert(1, KeySlot::password(password.resolve("crypto.password")?));
@@ -404,14 +404,13 @@ fn key_slots(config: &CryptoConfig, mode: Mode, key_len: usize) -> Result<BTreeM
     for (&version, key) in &config.keys {
         let field = format!("crypto._keys.{version}");
         if version == 0 {
-            return Err(DecodeError::config(format!(
-                "{field}: key version 0 means 'not encrypted', versions start at 1"
-            )));
+            return Err(DecodeError::setting(&field, "key version 0 means 'not encrypted', versions start at 1"));
         }
         if slots.contains_key(&version) {
-            return Err(DecodeError::config(format!(
-                "{field}: version 1 is already given by crypto.password or crypto.key_b64"
-            )));
+            return Err(DecodeError::setting(
+                &field,
+                "version 1 is already given by crypto.password or crypto.key_b64",
+            ));
         }
         let slot = match key {
             VersionedKey::RawB64(b64) => raw_slot(b64, &field, mode, key_len)?,
@@ -420,8 +419,9 @@ fn key_slots(config: &CryptoConfig, mode: Mode, key_len: usize) -> Result<BTreeM
         slots.insert(version, slot);
     }
     if slots.is_empty() {
-        return Err(DecodeError::config(
-            "crypto.password: missing; give crypto.password, crypto.key_b64 or crypto._keys",
+        return Err(DecodeError::setting(
+            "crypto.password",
+            "missing; give crypto.password, crypto.key_b64 or crypto._keys",
         ));
     }
     Ok(slots)
@@ -433,13 +433,12 @@ fn password_slot(password: &Password, field: &str) -> Result<KeySlot, DecodeErro
 
 fn raw_slot(b64: &str, field: &str, mode: Mode, key_len: usize) -> Result<KeySlot, DecodeError> {
     // The decoder's own message could quote key characters, so it is not passed on.
-    let key = B64.decode(b64.trim()).map_err(|_| DecodeError::config(format!("{field}: not valid base64")))?;
+    let key = B64.decode(b64.trim()).map_err(|_| DecodeError::setting(field, "not valid base64"))?;
     if key.len() != key_len {
-        return Err(DecodeError::config(format!(
-            "{field}: the key is {} bits, but crypto.key_length is {}",
-            key.len() * 8,
-            key_len * 8
-        )));
+        return Err(DecodeError::setting(
+            field,
+            format!("the key is {} bits, but crypto.key_length is {}", key.len() * 8, key_len * 8),
+        ));
     }
     let cipher = expand(mode, &key).expect("key length checked above");
     Ok(KeySlot::Raw(cipher))
@@ -760,11 +759,13 @@ pub(crate) mod tests {
             ),
             (
                 CryptoConfig { key_b64: Some(B64.encode([0u8; 16])), ..base.clone() },
-                "crypto.password, crypto.key_b64: give only one of them",
+                "crypto.password: give only one of crypto.password and crypto.key_b64",
             ),
         ];
         for (config, message) in cases {
             assert_eq!(config_error(&config), message);
+            let field = Decryptor::from_config(&config).unwrap_err().field;
+            assert_eq!(field.as_deref(), message.split(':').next(), "the field of: {message}");
         }
         let prf = KeyDerivationConfig { prf: "HMAC-MD5".into(), ..Default::default() };
         let config = CryptoConfig { key_derivation: Some(prf), ..base.clone() };

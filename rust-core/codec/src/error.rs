@@ -33,6 +33,9 @@ impl DecodeErrorKind {
 pub struct DecodeError {
     pub kind: DecodeErrorKind,
     pub reason: String,
+    /// For a setting that is wrong: its name as SINETStream spells it (`crypto.password`,
+    /// `crypto._keys.2`, `compression.algorithm`), so callers can name their own key for it.
+    pub field: Option<String>,
 }
 
 fn kind_phrase(kind: &DecodeErrorKind) -> &'static str {
@@ -47,7 +50,7 @@ fn kind_phrase(kind: &DecodeErrorKind) -> &'static str {
 
 impl DecodeError {
     pub fn new(kind: DecodeErrorKind, reason: impl Into<String>) -> Self {
-        DecodeError { kind, reason: reason.into() }
+        DecodeError { kind, reason: reason.into(), field: None }
     }
     pub fn malformed(reason: impl Into<String>) -> Self {
         Self::new(DecodeErrorKind::Malformed, reason)
@@ -61,12 +64,16 @@ impl DecodeError {
     pub fn config(reason: impl Into<String>) -> Self {
         Self::new(DecodeErrorKind::Config, reason)
     }
+    /// A reader setting that is wrong; the reason reads "field: detail".
+    pub fn setting(field: &str, detail: impl std::fmt::Display) -> Self {
+        DecodeError { field: Some(field.to_string()), ..Self::config(format!("{field}: {detail}")) }
+    }
     /// A setting whose value is not one we know, e.g.
     /// "crypto.mode: unknown mode XTS, expected one of CBC, OFB, CTR, EAX, GCM".
     pub(crate) fn unknown_setting(field: &str, what: &str, value: &str, expected: &str) -> Self {
         if value.is_empty() {
-            return Self::config(format!("{field}: missing, expected one of {expected}"));
+            return Self::setting(field, format!("missing, expected one of {expected}"));
         }
-        Self::config(format!("{field}: unknown {what} {value}, expected one of {expected}"))
+        Self::setting(field, format!("unknown {what} {value}, expected one of {expected}"))
     }
 }

@@ -50,7 +50,7 @@ impl Decoder {
         let decryptor = match (config.data_encryption, &config.crypto) {
             (false, _) => None,
             (true, Some(crypto)) => Some(Decryptor::from_config(crypto)?),
-            (true, None) => return Err(DecodeError::config("crypto: missing, but data_encryption is on")),
+            (true, None) => return Err(DecodeError::setting("crypto", "missing, but data_encryption is on")),
         };
         Ok(Decoder { config, compression, decryptor })
     }

@@ -5,7 +5,9 @@
 //! which then take several times longer than the fastest seen, so the limit shrinks.
 
 use crate::error::SinkError;
-use std::sync::{Arc, Mutex, MutexGuard};
+use once_cell::sync::Lazy;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -49,7 +51,24 @@ pub struct Slot {
     started: Instant,
 }
 
+/// One budget per store and setting in the process: the tasks of a worker that write to one
+/// store share it, so three tasks do not send three times the requests the store can take.
+static SHARED: Lazy<Mutex<HashMap<(String, usize, usize), Weak<UploadSlots>>>> = Lazy::new(Default::default);
+
 impl UploadSlots {
+    /// The budget of every task of this worker writing to `store` with these limits.
+    pub fn shared(store: &str, floor: usize, ceiling: usize) -> Arc<UploadSlots> {
+        let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+        shared.retain(|_, slots| slots.strong_count() > 0);
+        let key = (store.to_string(), floor, ceiling);
+        if let Some(slots) = shared.get(&key).and_then(Weak::upgrade) {
+            return slots;
+        }
+        let slots = UploadSlots::new(floor, ceiling);
+        shared.insert(key, Arc::downgrade(&slots));
+        slots
+    }
+
     pub fn new(floor: usize, ceiling: usize) -> Arc<UploadSlots> {
         let ceiling = ceiling.max(1);
         let floor = floor.clamp(1, ceiling);
@@ -249,6 +268,18 @@ mod tests {
         assert_eq!(slots.permits.available_permits(), 4);
         feed(&slots, 20, 1);
         assert_eq!(slots.limit(), 5, "after throttling, growth is additive");
+    }
+
+    #[test]
+    fn tasks_writing_to_one_store_share_one_budget() {
+        let a = UploadSlots::shared("http://store-a", 8, 64);
+        let b = UploadSlots::shared("http://store-a", 8, 64);
+        let other = UploadSlots::shared("http://store-b", 8, 64);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &other));
+        drop((a, b));
+        let again = UploadSlots::shared("http://store-a", 8, 64);
+        assert_eq!(again.limit(), 16, "a budget nobody holds any more starts afresh");
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod runtime;
 pub mod sink;
 pub mod store;
 pub mod upload;
+pub mod verify;
 
 pub use config::SinkConfig;
 pub use error::{ErrorClass, SinkError};

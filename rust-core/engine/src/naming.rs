@@ -1,5 +1,6 @@
 //! Where an object goes: the seed's layout
-//! `{topics.dir}/{topic}/{path.format of the bucket start}/{topic}+{partition}+{offset:010}{ext}`.
+//! `{topics.dir}/{topic}/{path.format of the bucket start}/{topic}+{partition}+{offset:010}{ext}`,
+//! and back: `parse_key` reads a stored key with the same settings (for verify.rs).
 
 use crate::joda::JodaPattern;
 use chrono::{DateTime, Offset, TimeZone, Utc};
@@ -69,6 +70,83 @@ impl Naming {
     pub fn timestamp_key(&self, directory: &str, stem: &str) -> String {
         format!("{directory}/{stem}{}", self.timestamp_suffix)
     }
+
+    pub fn key(&self, kind: ObjectKind, directory: &str, stem: &str) -> String {
+        match kind {
+            ObjectKind::Payload => self.payload_key(directory, stem),
+            ObjectKind::Timestamp => self.timestamp_key(directory, stem),
+        }
+    }
+
+    /// The inverse of the naming above: which object `key` is, or `None` when these settings
+    /// cannot have written it. Every candidate reading is written again with the functions
+    /// above and kept only if that gives `key` back, so both directions cannot drift apart.
+    pub fn parse_key(&self, key: &str) -> Option<ObjectName> {
+        [ObjectKind::Timestamp, ObjectKind::Payload].into_iter().find_map(|kind| self.parse_as(kind, key))
+    }
+
+    fn parse_as(&self, kind: ObjectKind, key: &str) -> Option<ObjectName> {
+        let ending = match kind {
+            ObjectKind::Payload => &self.payload_extension,
+            ObjectKind::Timestamp => &self.timestamp_suffix,
+        };
+        // With an empty topics.dir the engine's keys start with '/', which object_store drops.
+        let key = key.trim_start_matches('/');
+        let body = key.strip_suffix(ending.as_str())?;
+        let rest =
+            if self.topics_dir.is_empty() { body } else { body.strip_prefix(&self.topics_dir)?.strip_prefix('/')? };
+        let (topic, after_topic) = rest.split_once('/')?;
+        let file_start = format!("/{topic}{}", self.file_delim);
+        // Right to left: the file name is last, though path.format or file.delim may repeat its text.
+        after_topic.rmatch_indices(&file_start).find_map(|(at, _)| {
+            let name = self.read_numbers(kind, topic, &after_topic[..at], &after_topic[at + file_start.len()..])?;
+            let stem = self.file_stem(topic, name.partition, name.first_offset);
+            (self.key(kind, &name.directory, &stem).trim_start_matches('/') == key).then_some(name)
+        })
+    }
+
+    /// `{partition}{delim}{offset}` of a candidate reading, both plain non-negative numbers.
+    fn read_numbers(&self, kind: ObjectKind, topic: &str, path: &str, numbers: &str) -> Option<ObjectName> {
+        if topic.is_empty() || self.file_delim.is_empty() || path.split('/').count() != self.directory_depth() {
+            return None;
+        }
+        let (partition, offset) = numbers.split_once(self.file_delim.as_str())?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(partition) || !digits(offset) {
+            return None;
+        }
+        Some(ObjectName {
+            topic: topic.to_string(),
+            partition: partition.parse().ok()?,
+            first_offset: offset.parse().ok()?,
+            kind,
+            directory: format!("{}/{topic}/{path}", self.topics_dir),
+        })
+    }
+
+    /// Segments path.format writes: the same for every time, as no field prints a '/'.
+    fn directory_depth(&self) -> usize {
+        self.path_format.format(&Utc.timestamp_millis_opt(0).single().unwrap_or_default()).split('/').count()
+    }
+}
+
+/// Which of the two objects of a record (or group of records) a key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObjectKind {
+    Payload,
+    Timestamp,
+}
+
+/// A stored key read back: what `directory`, `file_stem` and `payload_key`/`timestamp_key`
+/// were called with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectName {
+    pub topic: String,
+    pub partition: i32,
+    pub first_offset: i64,
+    pub kind: ObjectKind,
+    /// `{topics.dir}/{topic}/{path.format}`, as `Naming::directory` returns it.
+    pub directory: String,
 }
 
 #[cfg(test)]
@@ -152,5 +230,136 @@ mod tests {
         assert_eq!(n.file_stem("a.b", 12, 1234567890123), "a.b+12+1234567890123");
         n.offset_pad_width = 3;
         assert_eq!(n.file_stem("a.b", 1, 7), "a.b+1+007");
+    }
+
+    /// Every key `naming` writes for these records, with what it was written from.
+    fn written_keys(naming: &Naming, topics: &[&str], times_ms: &[i64]) -> Vec<(String, ObjectName)> {
+        let mut out = Vec::new();
+        for topic in topics {
+            for &time in times_ms {
+                for (partition, offset) in [(0, 0), (0, 4), (7, 999), (123, 9_999_999_999), (3, 12_345_678_901_234)] {
+                    let directory = naming.directory(topic, time);
+                    let stem = naming.file_stem(topic, partition, offset);
+                    for kind in [ObjectKind::Payload, ObjectKind::Timestamp] {
+                        let name = ObjectName {
+                            topic: topic.to_string(),
+                            partition,
+                            first_offset: offset,
+                            kind,
+                            directory: directory.clone(),
+                        };
+                        // object_store keys never start with '/' (an empty topics.dir leaves one).
+                        out.push((naming.key(kind, &directory, &stem).trim_start_matches('/').to_string(), name));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn assert_round_trip(naming: &Naming) {
+        let topics = ["sinetstream.sensor", "t", "a_b-c.d", "x0.1"];
+        let times = [
+            ms("2022-04-18T01:23:45.123Z"),
+            ms("2022-12-31T15:00:00Z"),
+            ms("2024-03-10T10:30:00Z"),
+            0,
+            ms("2099-01-01T00:00:00Z"),
+        ];
+        for (key, written) in written_keys(naming, &topics, &times) {
+            assert_eq!(naming.parse_key(&key).as_ref(), Some(&written), "{key} with {naming:?}");
+        }
+    }
+
+    #[test]
+    fn parse_key_reads_the_seed_layout() {
+        let n = seed_naming(chrono_tz::Asia::Tokyo);
+        let key = "topics/sinetstream.sensor/year=2022/month=04/day=18/hour=10/sinetstream.sensor+0+0000000004.json";
+        let name = n.parse_key(key).unwrap();
+        assert_eq!((name.topic.as_str(), name.partition, name.first_offset), ("sinetstream.sensor", 0, 4));
+        assert_eq!(name.kind, ObjectKind::Payload);
+        assert_eq!(name.directory, "topics/sinetstream.sensor/year=2022/month=04/day=18/hour=10");
+        let timestamp = n.parse_key(&key.replace(".json", "-timestamp.txt")).unwrap();
+        assert_eq!((timestamp.kind, timestamp.first_offset), (ObjectKind::Timestamp, 4));
+        assert_round_trip(&n);
+    }
+
+    #[test]
+    fn parse_key_round_trips_custom_layouts() {
+        let variants: &[fn(&mut Naming)] = &[
+            |n| n.path_format = JodaPattern::parse("'dt'=YYYY-MM-dd/'hr'=HH").unwrap(),
+            |n| n.path_format = JodaPattern::parse("YYYY").unwrap(),
+            |n| n.path_format = JodaPattern::parse("EEE dd MMMM yyyy/'t+0+'HH'/x'").unwrap(),
+            |n| n.partition_duration_ms = 86_400_000,
+            |n| n.file_delim = "_".into(),
+            |n| n.file_delim = ".".into(),
+            |n| n.file_delim = "-".into(),
+            |n| n.file_delim = "--".into(),
+            |n| n.offset_pad_width = 0,
+            |n| n.offset_pad_width = 3,
+            |n| n.offset_pad_width = 19,
+            |n| n.payload_extension = "".into(),
+            |n| n.payload_extension = ".bin".into(),
+            |n| n.payload_extension = ".txt".into(),
+            |n| n.payload_extension = "+x+1.bin".into(),
+            |n| {
+                n.file_delim = ".".into();
+                n.payload_extension = ".0.json".into();
+                n.timestamp_suffix = ".ts".into();
+            },
+            |n| {
+                n.file_delim = "-".into();
+                n.payload_extension = "timestamp.txt".into();
+            },
+            |n| n.topics_dir = "".into(),
+            |n| n.topics_dir = "archive/topics".into(),
+            |n| n.timezone = chrono_tz::America::New_York,
+        ];
+        for variant in variants {
+            let mut n = seed_naming(chrono_tz::Asia::Tokyo);
+            variant(&mut n);
+            assert_round_trip(&n);
+        }
+    }
+
+    #[test]
+    fn parse_key_round_trips_random_layouts() {
+        let mut rng = fastrand::Rng::with_seed(17);
+        let delims = ["+", "_", ".", "-", "~", "+-", "=="];
+        let endings = ["", ".bin", ".json", ".jpeg", "+a", ".-_", "_0", "-timestamp.txt.gz"];
+        let formats = ["'year'=YYYY/'month'=MM/'day'=dd/'hour'=HH", "YYYY-MM-dd", "'+'HH'+'/mm", "YYYYMMdd/HH/'-'"];
+        for _ in 0..300 {
+            let mut n = seed_naming(chrono_tz::Asia::Tokyo);
+            n.file_delim = delims[rng.usize(..delims.len())].into();
+            n.payload_extension = endings[rng.usize(..endings.len())].into();
+            n.path_format = JodaPattern::parse(formats[rng.usize(..formats.len())]).unwrap();
+            n.offset_pad_width = rng.usize(0..=19);
+            let topic: String =
+                (0..rng.usize(1..12)).map(|_| rng.choice(b"ab.0_-9".iter()).map(|&b| b as char).unwrap()).collect();
+            let time = rng.i64(0..4_102_444_800_000);
+            for (key, written) in written_keys(&n, &[&topic], &[time]) {
+                assert_eq!(n.parse_key(&key).as_ref(), Some(&written), "{key} with {n:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn parse_key_refuses_keys_these_settings_cannot_write() {
+        let n = seed_naming(chrono_tz::Asia::Tokyo);
+        let dir = "topics/t/year=2022/month=04/day=18/hour=10";
+        for key in [
+            format!("{dir}/t+0+4.json"),           // not padded to 10 digits
+            format!("{dir}/t+00+0000000004.json"), // partition with a leading zero
+            format!("{dir}/u+0+0000000004.json"),  // another topic's file in t's directory
+            format!("{dir}/t+0+0000000004.bin"),   // another extension
+            format!("{dir}/t+0+000000000x.json"),
+            format!("{dir}/t+-1+0000000004.json"),
+            "topics/t/year=2022/month=04/t+0+0000000004.json".to_string(), // too shallow
+            "other/t/year=2022/month=04/day=18/hour=10/t+0+0000000004.json".to_string(),
+            format!("{dir}/notes.txt"),
+            format!("{dir}/t+0+0000000004-timestamp.txt.tmp"),
+        ] {
+            assert_eq!(n.parse_key(&key), None, "{key}");
+        }
     }
 }

@@ -49,7 +49,7 @@ pub enum Probe {
 
 pub struct Sink {
     config: Arc<SinkConfig>,
-    decoder: Decoder,
+    decoder: Arc<Decoder>,
     runtime: Option<Arc<Runtime>>,
     uploader: Arc<Uploader>,
     ledger: Arc<Ledger>,
@@ -74,7 +74,6 @@ impl Sink {
     /// `context` names the task in log lines, as Connect's MDC does (`s3-sink|task-0`).
     pub fn start(config: SinkConfig, context: &str, probe: Probe) -> Result<Sink, SinkError> {
         let context: Arc<str> = Arc::from(context);
-        let decoder = Decoder::new(config.decoder.clone()).map_err(|e| SinkError::config("sinetstream.*", e.reason))?;
         let store = store::open_store(&config.store)?;
         let runtime =
             runtime::acquire().map_err(|e| SinkError::StoreUnavailable(format!("cannot start I/O threads: {e}")))?;
@@ -92,11 +91,12 @@ impl Sink {
             concurrency_floor: config.upload_concurrency_floor,
             concurrency: config.upload_concurrency,
         };
-        let uploader = Arc::new(Uploader::new(store, &settings, metrics.clone(), context.clone()));
+        let location = format!("{}/{}", config.store.location_text(), config.store.bucket);
+        let uploader = Arc::new(Uploader::new(store, &location, &settings, metrics.clone(), context.clone()));
         let sink = Sink {
             memory: MemoryBudget::new(config.max_inflight_bytes),
+            decoder: config.decoder.clone(),
             config: Arc::new(config),
-            decoder,
             runtime: Some(runtime),
             uploader,
             ledger: Arc::new(Ledger::default()),
@@ -133,7 +133,7 @@ impl Sink {
             c.upload_concurrency,
             c.max_inflight_bytes,
             c.retry_timeout.as_secs(),
-            crate::decoding::describe(&c.decoder),
+            crate::decoding::describe(c.decoder.config()),
         );
         let by_the_clock = [
             (c.rotate_schedule_interval.is_some(), "rotate.schedule.interval.ms closes objects by the clock"),
@@ -197,6 +197,9 @@ impl Sink {
     fn take(&self, record: Record, now_ms: i64) -> Result<Taken, SinkError> {
         let source = record.source.clone();
         let refuse = |failure: RecordFailure| {
+            // An errant record ends the open object, so that every object holds consecutive
+            // offsets: [first, first + records) is what verify and the tests read from it.
+            self.close_open_object(&source.tp);
             self.ledger.accept(&source.tp, source.offset);
             self.ledger.hold(&source.tp, source.offset);
             Metrics::add(&self.metrics.records_errant, 1);
@@ -268,10 +271,10 @@ impl Sink {
             .map(|(_, tp)| tp);
         let Some(tp) = oldest else { return Ok(false) };
         let state = partitions.get_mut(&tp).expect("found above");
-        if let Some(object) = state.open.take() {
+        if let Some(object) = &state.open {
             task_log!(self.context, Level::Info, "memory full of open objects: closing {} early", object.describe());
-            self.spawn_upload(tp, state.cancel.clone(), object.close(&self.config));
         }
+        self.ship(&tp, state);
         Ok(true)
     }
 
@@ -285,8 +288,7 @@ impl Sink {
             .or_insert_with(|| PartitionState { open: None, cancel: self.stopping.child_token() });
         let epoch = self.ledger.accept(&source.tp, source.offset);
         if state.open.as_ref().is_some_and(|o| o.must_rotate_before(config, &record.target.tp, &decoded)) {
-            let object = state.open.take().expect("checked above");
-            self.spawn_upload(source.tp.clone(), state.cancel.clone(), object.close(config));
+            self.ship(&source.tp, state);
         }
         let object = state.open.get_or_insert_with(|| {
             self.ledger.hold(&source.tp, source.offset);
@@ -294,8 +296,20 @@ impl Sink {
         });
         object.push(config, decoded, memory);
         if object.is_full(config) {
-            let object = state.open.take().expect("just filled");
-            self.spawn_upload(source.tp.clone(), state.cancel.clone(), object.close(config));
+            self.ship(&source.tp, state);
+        }
+    }
+
+    fn close_open_object(&self, tp: &TopicPartition) {
+        if let Some(state) = self.lock_partitions().get_mut(tp) {
+            self.ship(tp, state);
+        }
+    }
+
+    /// Closes the partition's open object, if it has one, and starts its upload.
+    fn ship(&self, tp: &TopicPartition, state: &mut PartitionState) {
+        if let Some(object) = state.open.take() {
+            self.spawn_upload(tp.clone(), state.cancel.clone(), object.close(&self.config));
         }
     }
 
@@ -370,8 +384,7 @@ impl Sink {
         let mut partitions = self.lock_partitions();
         for (tp, state) in partitions.iter_mut() {
             if state.open.as_ref().is_some_and(|o| o.opened_at.elapsed() >= limit) {
-                let object = state.open.take().expect("checked above");
-                self.spawn_upload(tp.clone(), state.cancel.clone(), object.close(&self.config));
+                self.ship(tp, state);
             }
         }
     }

@@ -45,6 +45,7 @@ const THROTTLING_CODES: [&str; 4] = ["SlowDown", "Throttling", "RequestLimitExce
 
 pub struct Uploader {
     store: Store,
+    /// Shared with the other tasks of this worker that write to the same store.
     slots: Arc<UploadSlots>,
     part_size: usize,
     retry_timeout: Duration,
@@ -100,10 +101,17 @@ impl From<object_store::Error> for AttemptError {
 }
 
 impl Uploader {
-    pub fn new(store: Store, settings: &UploadSettings, metrics: Arc<Metrics>, context: Arc<str>) -> Self {
+    /// `location` names the store; tasks of this worker writing there share one concurrency budget.
+    pub fn new(
+        store: Store,
+        location: &str,
+        settings: &UploadSettings,
+        metrics: Arc<Metrics>,
+        context: Arc<str>,
+    ) -> Self {
         Uploader {
             store,
-            slots: UploadSlots::new(settings.concurrency_floor, settings.concurrency),
+            slots: UploadSlots::shared(location, settings.concurrency_floor, settings.concurrency),
             part_size: settings.part_size,
             retry_timeout: settings.retry_timeout,
             metrics,

@@ -113,6 +113,18 @@ impl Drop for Versitygw {
 }
 
 fn config(server: &Versitygw, extra: serde_json::Value) -> SinkConfig {
+    settings(config_json(server, extra))
+}
+
+/// The defaults Java sends (s3sink_engine::config::test_support) with the keys of `json` changed.
+fn settings(json: serde_json::Value) -> SinkConfig {
+    let changes: Vec<(String, String)> =
+        json.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+    let changes: Vec<(&str, &str)> = changes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    s3sink_engine::config::test_support::config(&changes).unwrap()
+}
+
+fn config_json(server: &Versitygw, extra: serde_json::Value) -> serde_json::Value {
     let mut map = json!({
         "s3.bucket.name": BUCKET,
         "store.url": server.url(),
@@ -125,7 +137,7 @@ fn config(server: &Versitygw, extra: serde_json::Value) -> SinkConfig {
     for (k, v) in extra.as_object().unwrap() {
         map[k] = v.clone();
     }
-    SinkConfig::from_json(&map.to_string()).unwrap()
+    map
 }
 
 /// A SINETStream v3 message with a plain Avro body.
@@ -336,7 +348,7 @@ fn local_directory_store_writes_plain_files() {
     let url = format!("file://{}", dir.path().display());
     let map = json!({"s3.bucket.name": "mybucket", "store.url": url, "timezone": "Asia/Tokyo"});
     std::env::set_var("SINETS3_ALLOWED_PATHS", std::env::temp_dir());
-    let sink = start(SinkConfig::from_json(&map.to_string()).unwrap());
+    let sink = start(settings(map));
     sink.put(batch(5, &[b"on disk".to_vec()])).unwrap();
     assert_eq!(wait_committed(&sink, 6, Duration::from_secs(10)).unwrap(), 6);
     let root = Path::new(dir.path()).join("mybucket");
@@ -480,7 +492,7 @@ fn decompression_bombs_are_errant_records_and_memory_stays_bounded() {
         "sinetstream.compression.algorithm": "zstd",
         "sinetstream.max.decompressed.bytes": (4 * 1024 * 1024).to_string(),
     });
-    let sink = start(SinkConfig::from_json(&map.to_string()).unwrap());
+    let sink = start(settings(map));
     let fits = zstd::encode_all(&vec![0u8; 3 * 1024 * 1024][..], 19).unwrap();
     let bomb = zstd::encode_all(&vec![0u8; 64 * 1024 * 1024][..], 19).unwrap();
     assert!(bomb.len() < 16 * 1024, "a bomb of {} bytes", bomb.len());
@@ -515,5 +527,71 @@ fn decompression_bombs_are_errant_records_and_memory_stays_bounded() {
     assert_eq!(wait_committed(&sink, 60, Duration::from_secs(30)).unwrap(), 60);
     let stored = std::fs::read(dir.path().join("mybucket").join(key(58, ".bin"))).unwrap();
     assert_eq!(stored.len(), 3 * 1024 * 1024);
+    sink.close();
+}
+
+/// What verify.sh hands the engine: one connector writing both kinds, committed up to `offset`.
+fn plan(offset: i64) -> String {
+    let offsets = json!({"offsets": [{"partition": {"kafka_topic": "t", "kafka_partition": 0},
+                                      "offset": {"kafka_offset": offset}}]});
+    json!({"topics": ["t"], "connectors": [{"name": "s3-sink", "objects": "payload,timestamp", "offsets": offsets}]})
+        .to_string()
+}
+
+#[test]
+fn verify_reads_back_what_the_sink_stored() {
+    let server = Versitygw::start();
+    let extra = json!({"flush.size": "3"});
+    let sink = start(config(&server, extra.clone()));
+    let payloads: Vec<Vec<u8>> = (0..8).map(|i| format!("r{i}").into_bytes()).collect();
+    sink.put(batch(0, &payloads)).unwrap();
+    assert_eq!(wait_committed(&sink, 6, Duration::from_secs(20)).unwrap(), 6);
+    sink.close();
+    let json = config_json(&server, extra);
+
+    let report = s3sink_engine::verify::run(settings(json.clone()), &plan(6)).unwrap();
+    assert!(report.is_complete(), "{}", report.text());
+    assert_eq!(report.summary(), "verified 6 offsets in 4 objects: 0 missing, 0 duplicated, 0 orphaned");
+
+    std::fs::remove_file(server.root.path().join(BUCKET).join(key(3, "-timestamp.txt"))).unwrap();
+    let report = s3sink_engine::verify::run(settings(json.clone()), &plan(6)).unwrap();
+    assert_eq!(report.summary(), "verified 6 offsets in 3 objects: 0 missing, 0 duplicated, 1 orphaned");
+    let orphan = format!("t-0: offsets 3-5: no timestamp object beside {}", key(3, ".bin"));
+    assert!(report.lines.contains(&orphan), "{}", report.text());
+
+    std::fs::remove_file(server.root.path().join(BUCKET).join(key(3, ".bin"))).unwrap();
+    let report = s3sink_engine::verify::run(settings(json.clone()), &plan(8)).unwrap();
+    assert_eq!(report.summary(), "verified 8 offsets in 2 objects: 5 missing, 0 duplicated, 0 orphaned");
+    assert!(report.lines.contains(&"t-0: missing offsets (in no object): 3-7".to_string()), "{}", report.text());
+}
+
+#[test]
+fn verify_fails_when_the_store_refuses_or_is_gone() {
+    let mut server = Versitygw::start();
+    let wrong = config_json(&server, json!({"aws.secret.access.key": "wrong-secret-for-verify"}));
+    let error = s3sink_engine::verify::run(settings(wrong), &plan(1)).unwrap_err();
+    assert!(matches!(&error, SinkError::Config { key, .. } if key == "aws.secret.access.key"), "{error}");
+    assert!(!error.to_string().contains("wrong-secret-for-verify"), "{error}");
+    server.stop();
+    let error = s3sink_engine::verify::run(settings(config_json(&server, json!({}))), &plan(1)).unwrap_err();
+    assert!(error.to_string().contains("cannot reach"), "{error}");
+}
+
+/// An errant record ends the open object: every object holds consecutive offsets, so
+/// [first, first + lines of its timestamp object) is exactly what it covers.
+#[test]
+fn an_errant_record_ends_the_open_object() {
+    let server = Versitygw::start();
+    let sink = start(config(&server, json!({"flush.size": "3", "format.bytearray.separator": "\\n"})));
+    let mut records =
+        batch(0, &[b"a".to_vec(), b"b".to_vec(), b"-".to_vec(), b"d".to_vec(), b"e".to_vec(), b"f".to_vec()]);
+    records[2].value = Some(Bytes::from_static(b"not a SINETStream message"));
+    let outcome = sink.put(records).unwrap();
+    assert_eq!(outcome.failures.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![2]);
+    sink.resolve_failures(&[(partition_0(), 2)]);
+    assert_eq!(wait_committed(&sink, 6, Duration::from_secs(20)).unwrap(), 6);
+    assert_eq!(server.object(&key(0, ".bin")), b"a\nb\n");
+    assert_eq!(server.object(&key(0, "-timestamp.txt")).iter().filter(|&&b| b == b'\n').count(), 2);
+    assert_eq!(server.object(&key(3, ".bin")), b"d\ne\nf\n");
     sink.close();
 }

@@ -5,6 +5,7 @@
 //! What crosses: the configuration and validation results as `String[]` of alternating
 //! keys and values; record batches, partition lists and offsets in the layouts of `wire.rs`.
 
+mod verify;
 mod wire;
 
 use jni::objects::{JByteArray, JByteBuffer, JClass, JObject, JObjectArray, JString};
@@ -21,7 +22,7 @@ const CONNECT_ERROR: &str = "org/apache/kafka/connect/errors/ConnectException";
 const CONFIG_ERROR: &str = "org/sinetstream/kafka/connect/s3/NativeConfigException";
 
 /// An error on its way to Java.
-enum Failure {
+pub(crate) enum Failure {
     Sink(SinkError),
     Wire(WireError),
     Jni(jni::errors::Error),
@@ -99,9 +100,9 @@ fn byte_array(env: &JNIEnv, bytes: &[u8]) -> Result<jbyteArray, Failure> {
 }
 
 /// `String[] {key, value, key, value, ...}` into the engine's configuration.
-fn config_of(env: &mut JNIEnv, pairs: &JObjectArray) -> Result<SinkConfig, Failure> {
+pub(crate) fn config_of(env: &mut JNIEnv, pairs: &JObjectArray) -> Result<SinkConfig, Failure> {
     let strings = strings_of(env, pairs)?;
-    let map = strings.chunks_exact(2).map(|kv| (kv[0].clone(), serde_json::Value::String(kv[1].clone()))).collect();
+    let map = strings.chunks_exact(2).map(|kv| (kv[0].clone(), kv[1].clone())).collect();
     Ok(SinkConfig::from_map(&map)?)
 }
 

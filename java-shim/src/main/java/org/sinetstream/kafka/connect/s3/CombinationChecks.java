@@ -14,15 +14,8 @@ final class CombinationChecks {
 
   static List<String[]> problems(S3SinkConfig config) {
     List<String[]> problems = new ArrayList<>();
-    String mode = config.getString(SinetStreamConfig.CRYPTO_MODE_CONFIG);
-    boolean encrypted = !mode.isEmpty() && !mode.equals("none");
-    boolean hasKey = !config.getPassword(SinetStreamConfig.PASSWORD_CONFIG).value().isEmpty()
-        || !config.getPassword(SinetStreamConfig.RAW_KEY_CONFIG).value().isEmpty()
-        || !config.getPassword(SinetStreamConfig.KEY_VERSIONS_CONFIG).value().isEmpty();
-    if (encrypted && !hasKey) {
-      problems.add(new String[] {SinetStreamConfig.PASSWORD_CONFIG,
-          "sinetstream.crypto.mode is " + mode + ": a password, raw key or versioned passwords is required"});
-    }
+    // Whether the decoder settings hold together (a key for the mode, ...) is the codec's to
+    // say: a SINETStream config file may supply them. NativeSink.validate reports it.
     boolean fromFile = !config.getString(SinetStreamConfig.CONFIG_FILE_CONFIG).isEmpty();
     boolean hasService = !config.getString(SinetStreamConfig.SERVICE_CONFIG).isEmpty();
     if (fromFile && !hasService) {

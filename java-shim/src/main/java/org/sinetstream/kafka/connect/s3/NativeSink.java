@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongConsumer;
 import java.util.function.LongFunction;
 import org.apache.kafka.connect.sink.SinkRecord;
 
@@ -69,6 +70,14 @@ final class NativeSink implements AutoCloseable {
     return flat;
   }
 
+  /**
+   * Compares the store of a configuration with committed offsets (see Verify); returns the
+   * report, whose last line is the summary.
+   */
+  static String verify(Map<String, String> config, String planJson) {
+    return nativeVerify(pairs(config), planJson);
+  }
+
   /** Hands a batch to the engine; says how many records it took and which it cannot store. */
   RecordBatchCodec.PutResult put(List<SinkRecord> records) {
     return call(live -> {
@@ -78,10 +87,7 @@ final class NativeSink implements AutoCloseable {
   }
 
   void resolveFailures(byte[] offsets) {
-    call(live -> {
-      nativeResolveFailures(live, offsets);
-      return null;
-    });
+    run(live -> nativeResolveFailures(live, offsets));
   }
 
   byte[] committable() {
@@ -89,17 +95,11 @@ final class NativeSink implements AutoCloseable {
   }
 
   void closePartitions(byte[] partitions) {
-    call(live -> {
-      nativeClosePartitions(live, partitions);
-      return null;
-    });
+    run(live -> nativeClosePartitions(live, partitions));
   }
 
   void openPartitions(byte[] partitions) {
-    call(live -> {
-      nativeOpenPartitions(live, partitions);
-      return null;
-    });
+    run(live -> nativeOpenPartitions(live, partitions));
   }
 
   /** The values named by {@link #METRIC_NAMES}. */
@@ -120,6 +120,13 @@ final class NativeSink implements AutoCloseable {
     } finally {
       lock.writeLock().unlock();
     }
+  }
+
+  private void run(LongConsumer body) {
+    call(live -> {
+      body.accept(live);
+      return null;
+    });
   }
 
   private <T> T call(LongFunction<T> body) {
@@ -153,4 +160,6 @@ final class NativeSink implements AutoCloseable {
   private static native void nativeClose(long handle);
 
   private static native String nativeVersion();
+
+  private static native String nativeVerify(String[] config, String planJson);
 }

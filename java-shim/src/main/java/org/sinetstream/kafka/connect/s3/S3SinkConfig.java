@@ -248,13 +248,13 @@ public final class S3SinkConfig extends AbstractConfig {
 
   /**
    * The settings as the engine reads them, with secrets revealed: never log it. Every key
-   * with its default, except SINETStream keys, which go only when set so that a SINETStream
-   * config file can supply them; plus the topics, whose object keys the engine checks.
+   * with its default, except those a SINETStream config file can supply, which go only when
+   * set; plus the topics, whose object keys the engine checks.
    */
   Map<String, String> toNativeConfig() {
     Map<String, String> values = new LinkedHashMap<>();
     for (String key : CONFIG_DEF.names()) {
-      if (key.startsWith("sinetstream.") && !originals().containsKey(key)) {
+      if (SinetStreamConfig.suppliedByConfigFile(key) && !originals().containsKey(key)) {
         continue;
       }
       values.put(key, asText(get(key)));

@@ -40,6 +40,15 @@ final class SinetStreamConfig {
 
   private SinetStreamConfig() {}
 
+  /**
+   * Keys a SINETStream config file may set too (everything of the SINETStream group but the
+   * decompression limit, which is ours): the engine gets them only when the connector sets
+   * them, so that the file's values count otherwise.
+   */
+  static boolean suppliedByConfigFile(String key) {
+    return key.startsWith("sinetstream.") && !key.equals(S3SinkConfig.MAX_DECOMPRESSED_CONFIG);
+  }
+
   static ConfigDef define(ConfigDef def, String group, int lastOrder) {
     int order = lastOrder;
     def.define(CONFIG_FILE_CONFIG, Type.STRING, "", Importance.MEDIUM, CONFIG_FILE_DOC, group, ++order,

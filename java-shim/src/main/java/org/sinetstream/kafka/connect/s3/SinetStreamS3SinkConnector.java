@@ -82,13 +82,9 @@ public class SinetStreamS3SinkConnector extends SinkConnector {
     return config.configValues().stream().anyMatch(v -> !v.errorMessages().isEmpty());
   }
 
-  /**
-   * An error on the key it is about. Connect's own keys (errors.tolerance, topics) get an entry
-   * of their own; "sinetstream.*", which names the SINETStream settings as a whole, goes on the
-   * message format.
-   */
+  /** An error on the key it is about; Connect's own keys (errors.tolerance, topics) get an entry of their own. */
   private static void addError(Config config, Map<String, ConfigValue> byKey, String key, String message) {
-    ConfigValue value = byKey.get(key.equals("sinetstream.*") ? S3SinkConfig.MESSAGE_FORMAT_CONFIG : key);
+    ConfigValue value = byKey.get(key);
     if (value == null) {
       value = new ConfigValue(key);
       byKey.put(key, value);

@@ -6,6 +6,7 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +51,21 @@ public class NativeRoundTripTest {
     String jarOfClass = NativeSink.class.getProtectionDomain().getCodeSource().getLocation().getPath();
     assertTrue(jarOfClass, jarOfClass.endsWith(".jar"));
     assertTrue(NativeSink.class.getResource(NativeLibrary.resourcePath()) != null);
+  }
+
+  /** Under qemu (scripts/test-aarch64.sh) the build asks for linux-aarch64: that engine is loaded. */
+  @Test
+  public void loadsTheEngineBuiltForThisPlatformFromTheJar() throws IOException {
+    String expected = System.getProperty("sinets3.expect.platform");
+    if (expected != null) {
+      assertEquals(expected, NativeLibrary.platform());
+    }
+    NativeLibrary.load();
+    Path loaded = NativeLibrary.loadedFrom();
+    assertTrue("loaded from java.library.path, not from the jar", loaded != null);
+    try (InputStream in = NativeSink.class.getResourceAsStream(NativeLibrary.resourcePath())) {
+      assertArrayEquals(NativeLibrary.readAll(in), Files.readAllBytes(loaded));
+    }
   }
 
   @Test

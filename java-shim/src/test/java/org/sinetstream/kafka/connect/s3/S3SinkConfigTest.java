@@ -51,12 +51,13 @@ public class S3SinkConfigTest {
   }
 
   @Test
-  public void encryptionWithoutKeyIsRefusedOnThePasswordKey() {
+  public void encryptionWithoutKeyIsRefusedOnThePasswordKey() throws java.io.IOException {
     Map<String, String> props = minimal();
+    props.put("store.url", java.nio.file.Files.createTempDirectory("sinets3-crypto").toUri().toString());
     props.put("sinetstream.crypto.mode", "GCM");
-    List<String[]> problems = CombinationChecks.problems(new S3SinkConfig(props));
-    assertEquals(1, problems.size());
-    assertEquals("sinetstream.crypto.password", problems.get(0)[0]);
+    assertTrue(CombinationChecks.problems(new S3SinkConfig(props)).isEmpty());
+    List<String> errors = errorsOf(new SinetStreamS3SinkConnector().validate(props), "sinetstream.crypto.password");
+    assertEquals(errors.toString(), 1, errors.size());
   }
 
   @Test
@@ -70,6 +71,30 @@ public class S3SinkConfigTest {
     assertEquals("payload,timestamp", config.get("sink.objects"));
     assertEquals("a,b", config.get("topics"));
     assertFalse("SINETStream keys go only when set", config.containsKey("sinetstream.crypto.mode"));
+  }
+
+  /**
+   * The defaults the engine reads, as the golden file its tests read too
+   * (rust-core/engine/tests/fixtures/default-config.json): a key added, removed or renamed on
+   * one side only fails one of the two suites. -Dsinets3.writeFixtures=true writes it anew.
+   */
+  @Test
+  public void theDefaultsSentToTheEngineAreTheFixtureItsTestsRead() throws java.io.IOException {
+    Map<String, String> sent = new java.util.TreeMap<>(new S3SinkConfig(minimal()).toNativeConfig());
+    StringBuilder json = new StringBuilder("{\n");
+    for (Map.Entry<String, String> entry : sent.entrySet()) {
+      json.append("  ").append(Json.string(entry.getKey())).append(": ").append(Json.string(entry.getValue()));
+      json.append(json.length() > 0 && !entry.getKey().equals(((java.util.TreeMap<String, String>) sent).lastKey())
+          ? ",\n" : "\n");
+    }
+    String written = json.append("}\n").toString();
+    java.nio.file.Path fixture = java.nio.file.Paths.get(System.getProperty("project.dir", "."),
+        "rust-core/engine/tests/fixtures/default-config.json");
+    if (Boolean.getBoolean("sinets3.writeFixtures")) {
+      java.nio.file.Files.write(fixture, written.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    assertEquals(new String(java.nio.file.Files.readAllBytes(fixture), java.nio.charset.StandardCharsets.UTF_8),
+        written);
   }
 
   private static List<String[]> problemsWith(String... pairs) {

@@ -1,0 +1,315 @@
+//! The task configuration as it crosses from Java: every key of the connector's ConfigDef
+//! with its value as text, defaults filled in. The ConfigDef is the one place where keys,
+//! types, defaults, ranges and their documentation are defined and checked; what is read here
+//! is checked only where the engine alone can tell: patterns, the time zone, the decoder
+//! settings, paths and key lengths. Every error names the connector key it is about.
+
+mod keys;
+mod sinetstream;
+mod store;
+
+pub use store::{StoreConfig, StoreLocation};
+
+use crate::error::SinkError;
+use crate::joda::JodaPattern;
+use crate::naming::Naming;
+use keys::Keys;
+use sinetstream_codec::Decoder;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampExtractor {
+    /// The Kafka record timestamp.
+    Record,
+    /// The time the record reached the sink (not reproducible on replay).
+    Wallclock,
+    /// The SINETStream send time inside the message.
+    Message,
+}
+
+#[derive(Debug, Clone)]
+pub struct SinkConfig {
+    pub store: StoreConfig,
+    pub naming: Naming,
+    pub timestamp_extractor: TimestampExtractor,
+    pub flush_size: usize,
+    pub rotate_interval_ms: Option<i64>,
+    pub rotate_schedule_interval: Option<Duration>,
+    pub payload_separator: Vec<u8>,
+    pub write_payload: bool,
+    pub write_timestamp: bool,
+    pub timestamp_format: JodaPattern,
+    pub part_size: usize,
+    /// The most uploads at once; the engine adapts between the floor and this.
+    pub upload_concurrency: usize,
+    pub upload_concurrency_floor: usize,
+    pub max_inflight_bytes: usize,
+    pub retry_timeout: Duration,
+    pub decoder: Arc<Decoder>,
+    /// The connector's `topics`, when it names them (not with `topics.regex`).
+    pub topics: Vec<String>,
+}
+
+impl SinkConfig {
+    pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, SinkError> {
+        let keys = Keys::new(map);
+        let (write_payload, write_timestamp) = read_objects(&keys)?;
+        let config = SinkConfig {
+            store: store::read_store(&keys)?,
+            naming: read_naming(&keys)?,
+            timestamp_extractor: read_extractor(&keys)?,
+            flush_size: keys.number("flush.size")?,
+            rotate_interval_ms: Some(keys.number("rotate.interval.ms")?).filter(|ms: &i64| *ms > 0),
+            rotate_schedule_interval: Some(keys.number("rotate.schedule.interval.ms")?)
+                .filter(|ms: &i64| *ms > 0)
+                .map(|ms| Duration::from_millis(ms as u64)),
+            payload_separator: unescape(keys.text("format.bytearray.separator")?),
+            write_payload,
+            write_timestamp,
+            timestamp_format: keys.pattern("timestamp.object.format")?,
+            part_size: keys.number("s3.part.size")?,
+            upload_concurrency: keys.number("upload.concurrency")?,
+            upload_concurrency_floor: keys.number("upload.concurrency.min")?,
+            max_inflight_bytes: keys.number("upload.max.inflight.bytes")?,
+            retry_timeout: Duration::from_millis(keys.number("upload.retry.timeout.ms")?),
+            decoder: sinetstream::read_decoder(&keys)?,
+            topics: keys.optional("topics").map(list).unwrap_or_default(),
+        };
+        if let Some(unknown) = keys.unread().first() {
+            return Err(SinkError::config(
+                unknown,
+                "not a key this native library knows: are the jar and its native library from one build?",
+            ));
+        }
+        config.check_key_lengths()?;
+        Ok(config)
+    }
+
+    /// Refuses topics whose object keys S3 would refuse: the longest key, for the largest
+    /// offset and the longest directory the path format can give.
+    fn check_key_lengths(&self) -> Result<(), SinkError> {
+        for topic in &self.topics {
+            let longest = self.naming.longest_key(topic);
+            if longest > crate::objects::MAX_KEY_BYTES {
+                return Err(SinkError::config(
+                    "topics",
+                    format!(
+                        "topic '{topic}' gives object keys of up to {longest} bytes (topics.dir, topic, path.format \
+                         and file name), more than S3's {}",
+                        crate::objects::MAX_KEY_BYTES
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect()
+}
+
+fn read_naming(keys: &Keys) -> Result<Naming, SinkError> {
+    let path_format = keys.pattern("path.format")?;
+    let locale = keys.text("locale")?;
+    if path_format.uses_text() && !is_english(locale) {
+        return Err(SinkError::config(
+            "locale",
+            format!("'{locale}': month and weekday names in path.format are only available in English (en, C)"),
+        ));
+    }
+    // Java's validator knows the name; the engine's time zone database must know it too.
+    let timezone_text = keys.text("timezone")?;
+    let timezone = timezone_text.parse().map_err(|_| {
+        SinkError::config("timezone", format!("'{timezone_text}' is not in the native library's time zone database"))
+    })?;
+    let topics_dir = keys.text("topics.dir")?.trim_matches('/').to_string();
+    if topics_dir.split('/').any(|segment| segment == "..") {
+        return Err(SinkError::config("topics.dir", format!("'{topics_dir}' must not contain '..'")));
+    }
+    Ok(Naming {
+        topics_dir,
+        path_format,
+        partition_duration_ms: keys.number("partition.duration.ms")?,
+        timezone,
+        file_delim: keys.text("file.delim")?.to_string(),
+        offset_pad_width: keys.number("filename.offset.zero.pad.width")?,
+        payload_extension: keys.text("format.bytearray.extension")?.to_string(),
+        timestamp_suffix: keys.text("timestamp.object.suffix")?.to_string(),
+    })
+}
+
+fn is_english(locale: &str) -> bool {
+    let lower = locale.to_ascii_lowercase();
+    lower.is_empty() || lower == "c" || lower == "posix" || lower == "root" || lower.starts_with("en")
+}
+
+fn read_extractor(keys: &Keys) -> Result<TimestampExtractor, SinkError> {
+    match keys.text("timestamp.extractor")?.to_ascii_lowercase().as_str() {
+        "record" => Ok(TimestampExtractor::Record),
+        "wallclock" => Ok(TimestampExtractor::Wallclock),
+        "message" => Ok(TimestampExtractor::Message),
+        other => {
+            Err(SinkError::config("timestamp.extractor", format!("'{other}' is not one of Record, Wallclock, Message")))
+        }
+    }
+}
+
+fn read_objects(keys: &Keys) -> Result<(bool, bool), SinkError> {
+    let (mut payload, mut timestamp) = (false, false);
+    for item in list(keys.text("sink.objects")?) {
+        match item.to_ascii_lowercase().as_str() {
+            "payload" => payload = true,
+            "timestamp" => timestamp = true,
+            other => return Err(SinkError::config("sink.objects", format!("'{other}' is not payload or timestamp"))),
+        }
+    }
+    if !payload && !timestamp {
+        return Err(SinkError::config("sink.objects", "must name payload, timestamp or both"));
+    }
+    Ok((payload, timestamp))
+}
+
+/// Confluent's separator setting takes Java-style escapes such as `\n`.
+fn unescape(text: &str) -> Vec<u8> {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('0') => out.push('\0'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out.into_bytes()
+}
+
+/// Configurations for tests and benchmarks: the defaults Java sends, read from the file
+/// Java's S3SinkConfigTest writes from the ConfigDef (so both sides test one set of
+/// defaults), with some keys changed.
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support {
+    use super::*;
+
+    pub const DEFAULTS_JSON: &str = include_str!("../../tests/fixtures/default-config.json");
+
+    pub fn defaults() -> BTreeMap<String, String> {
+        serde_json::from_str(DEFAULTS_JSON).expect("tests/fixtures/default-config.json is a JSON object of strings")
+    }
+
+    /// The defaults with `changes` applied; an empty value removes a key that Java sends
+    /// only when set (the sinetstream.* keys).
+    pub fn config(changes: &[(&str, &str)]) -> Result<SinkConfig, SinkError> {
+        let mut map = defaults();
+        for (key, value) in changes {
+            map.insert(key.to_string(), value.to_string());
+        }
+        SinkConfig::from_map(&map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{config, defaults};
+    use super::*;
+
+    fn key_of(result: Result<SinkConfig, SinkError>) -> String {
+        match result.unwrap_err() {
+            SinkError::Config { key, .. } => key,
+            other => panic!("not a config error: {other}"),
+        }
+    }
+
+    /// The drift check: Java's defaults (the fixture its test writes) are exactly what this
+    /// reads. A key added, removed or renamed on one side only fails here or in Java's test.
+    #[test]
+    fn the_defaults_java_sends_are_the_keys_read_here() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.flush_size, 1);
+        assert!(c.write_payload && c.write_timestamp);
+        assert!(c.payload_separator.is_empty());
+        assert_eq!(c.naming.payload_extension, ".bin");
+        assert_eq!(c.store.location, StoreLocation::S3 { endpoint: None });
+        assert_eq!(c.timestamp_extractor, TimestampExtractor::Record);
+        for key in defaults().keys() {
+            let mut map = defaults();
+            map.remove(key);
+            let result = SinkConfig::from_map(&map);
+            if key.starts_with("sinetstream.") && key != "sinetstream.max.decompressed.bytes" {
+                continue; // sent only when set
+            }
+            assert_eq!(key_of(result), *key, "a missing {key} is not noticed");
+        }
+        let mut map = defaults();
+        map.insert("s3.unknown.key".into(), "x".into());
+        assert_eq!(key_of(SinkConfig::from_map(&map)), "s3.unknown.key");
+    }
+
+    #[test]
+    fn engine_checks_name_the_key() {
+        assert_eq!(key_of(config(&[("path.format", "'year=YYYY")])), "path.format");
+        assert_eq!(key_of(config(&[("timezone", "Mars/Olympus")])), "timezone");
+        assert_eq!(key_of(config(&[("store.url", "ftp://x")])), "store.url");
+        assert_eq!(key_of(config(&[("sink.objects", "payload,thumbnail")])), "sink.objects");
+        assert_eq!(key_of(config(&[("timestamp.extractor", "RecordField")])), "timestamp.extractor");
+        assert_eq!(key_of(config(&[("locale", "ja"), ("path.format", "MMMM")])), "locale");
+        assert_eq!(key_of(config(&[("sinetstream.crypto.mode", "GCM")])), "sinetstream.crypto.password");
+        assert_eq!(
+            key_of(config(&[
+                ("sinetstream.crypto.mode", "GCM"),
+                ("sinetstream.crypto.password", "p"),
+                ("sinetstream.crypto.kdf.prf", "MD5")
+            ])),
+            "sinetstream.crypto.kdf.prf"
+        );
+    }
+
+    #[test]
+    fn file_urls_become_directories_under_the_allowed_paths() {
+        crate::allowed_paths::allow_for_tests();
+        let c = config(&[("store.url", "file:///srv/data/x")]).unwrap();
+        assert_eq!(c.store.location, StoreLocation::Directory("/srv/data/x".into()));
+        assert_eq!(key_of(config(&[("store.url", "file:///etc")])), "store.url");
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let c = config(&[("aws.secret.access.key", "hunter2-secret")]).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2-secret"));
+    }
+
+    #[test]
+    fn credentials_in_the_store_url_are_refused_without_repeating_them() {
+        let error = config(&[("store.url", "https://user:hunter2@minio:9000")]).unwrap_err();
+        assert!(matches!(&error, SinkError::Config { key, .. } if key == "store.url"));
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn topics_dir_cannot_climb_out_of_the_bucket() {
+        assert_eq!(key_of(config(&[("topics.dir", "a/../../x")])), "topics.dir");
+    }
+
+    #[test]
+    fn topics_whose_keys_s3_would_refuse_are_refused() {
+        let long_topic = "t".repeat(249);
+        let long_dir = "d".repeat(500);
+        assert!(config(&[("topics", &format!("{long_topic},x"))]).is_ok(), "249-character topic names fit");
+        assert_eq!(key_of(config(&[("topics", &long_topic), ("topics.dir", &long_dir)])), "topics");
+    }
+
+    #[test]
+    fn separator_escapes() {
+        assert_eq!(unescape("\\n"), b"\n");
+        assert_eq!(unescape("|\\t|"), b"|\t|");
+    }
+}
