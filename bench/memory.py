@@ -13,22 +13,30 @@ Scenarios, each with a new connector on a new topic:
                 decompression limit) in one topic, one poll's worth: all go to the dead letter
                 queue
 
+With the worker started with SINETS3_CONNECT_OPTS=-XX:NativeMemoryTracking=summary (and
+--restart-worker, which keeps the worker's environment), it also splits the native part into the
+JVM's own (direct buffers among it) and what the JVM does not know of: the engine's allocations.
+
 It needs a running local stack (scripts/local-stack.sh up, or the fault suite's: set
 SINETS3_STACK_DIR and the SINETS3_*_PORT variables as for it) with the plugin loaded. The
-worker's RSS is read from /proc/<pid>/status five times a second while a scenario runs.
+worker's RSS is read from /proc/<pid>/status five times a second while a scenario runs, and split
+into the Java heap's part and the rest (native: the engine, malloc's arenas, the JVM's own) from
+/proc/<pid>/smaps and `jcmd GC.heap_info` once a second.
 
-  .venv/bin/python bench/memory.py [--only partitions,bombs] [--records N] [--inflight BYTES]
+  .venv/bin/python bench/memory.py [--only partitions,bombs] [--records N] [--inflight BYTES] [--restart-worker]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +45,7 @@ sys.path[:0] = [str(REPO / "tests" / "e2e"), str(REPO / "tests" / "faults")]
 from kafka import KafkaProducer  # noqa: E402
 
 from helpers import STACK_DIR, Connect, Stack, create_topic, delete_topic, end_offsets, produce, sink_config  # noqa: E402
-from support import v3_message, zstd_bomb  # noqa: E402
+from support import v3_message, wait_for_leaders, zstd_bomb  # noqa: E402
 
 MiB = 1 << 20
 
@@ -67,18 +75,78 @@ def max_heap(pid: int) -> int:
     return mem_total_kib * 1024 // 4
 
 
+def heap_range(pid: int) -> tuple[int, int] | None:
+    """The Java heap's address range, from `jcmd <pid> GC.heap_info`."""
+    jcmd = Path(f"/proc/{pid}/exe").resolve().parent / "jcmd"
+    try:
+        out = subprocess.run([str(jcmd), str(pid), "GC.heap_info"], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"heap\s+total \d+K, used \d+K \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)", out)
+    return (int(m[1], 16), int(m[2], 16)) if m else None
+
+
+def rss_split(pid: int, heap: tuple[int, int] | None) -> tuple[int, int]:
+    """(resident bytes inside the Java heap's range, resident bytes outside it) from smaps:
+    what the JVM's heap holds, and what native code (the engine, malloc, the JVM itself) does."""
+    inside = outside = 0
+    start = 0
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        m = re.match(r"^([0-9a-f]+)-[0-9a-f]+ ", line)
+        if m:
+            start = int(m[1], 16)
+        elif line.startswith("Rss:"):
+            kib = int(line.split()[1]) * 1024
+            if heap and heap[0] <= start < heap[1]:
+                inside += kib
+            else:
+                outside += kib
+    return inside, outside
+
+
+def jvm_native(pid: int) -> tuple[int, int] | None:
+    """(all the JVM says it committed, its 'Other' part: direct buffers) from Native Memory
+    Tracking, None when the worker runs without -XX:NativeMemoryTracking=summary. RSS minus the
+    first is what the JVM does not know of: the engine's allocations, mostly."""
+    jcmd = Path(f"/proc/{pid}/exe").resolve().parent / "jcmd"
+    try:
+        out = subprocess.run([str(jcmd), str(pid), "VM.native_memory", "summary"], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    total = re.search(r"^Total: reserved=\d+KB, committed=(\d+)KB", out, re.M)
+    other = re.search(r"^-\s+Other \(reserved=\d+KB, committed=(\d+)KB", out, re.M)
+    return (int(total[1]) * 1024, int(other[1]) * 1024 if other else 0) if total else None
+
+
 class Watch:
-    """Peak VmRSS of the worker while a scenario runs."""
+    """Peak VmRSS of the worker while a scenario runs, and the peak outside the Java heap
+    (smaps, once a second)."""
 
     def __init__(self, pid: int):
         self.pid, self.peak, self.start = pid, 0, status_of(pid)["VmRSS"]
+        self.heap = heap_range(pid)
+        self.start_outside = rss_split(pid, self.heap)[1]
+        self.peak_outside = 0
+        self.nmt = jvm_native(pid) is not None
+        self.peak_untracked = self.peak_direct = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self):
+        tick = 0
         while not self._stop.wait(0.2):
             try:
                 self.peak = max(self.peak, status_of(self.pid)["VmRSS"])
+                tick += 1
+                if tick % 5 == 0:
+                    self.peak_outside = max(self.peak_outside, rss_split(self.pid, self.heap)[1])
+                if self.nmt and tick % 10 == 0:
+                    rss, committed = status_of(self.pid)["VmRSS"], jvm_native(self.pid)
+                    if committed:
+                        self.peak_untracked = max(self.peak_untracked, rss - committed[0])
+                        self.peak_direct = max(self.peak_direct, committed[1])
             except OSError:
                 return
 
@@ -97,7 +165,8 @@ def wait_done(connect: Connect, name: str, ends: dict[int, int], timeout: float)
     while time.monotonic() < deadline:
         failed = connect.failures(connect.status(name))
         if failed:
-            return "FAILED: " + next((x for x in failed.splitlines() if "Exception" in x), failed)[:160]
+            causes = [x.strip() for x in failed.splitlines() if x.strip().startswith("Caused by")]
+            return "FAILED: " + (causes[-1] if causes else failed.splitlines()[0])[:220]
         got = connect.committed(name)
         if all(got.get(p, 0) >= e for p, e in ends.items() if e):
             return "committed"
@@ -111,8 +180,15 @@ def scenario_partitions(stack, connect, work, args, rotate: bool):
     extra = {"flush.size": "10000", "upload.max.inflight.bytes": str(args.inflight)}
     if rotate:
         extra["rotate.schedule.interval.ms"] = "10000"
+    wait_for_leaders(stack, topic, 2000)
     record = bytes(100_000)
-    produce(stack, work, topic, (record for _ in range(args.records)))
+
+    def publish(part: int) -> None:  # a publish to a partition of its own waits ~10 ms: 4 producers
+        (work / str(part)).mkdir(exist_ok=True)
+        produce(stack, work / str(part), topic, [record] * (args.records // 4),
+                type_spec={"retries": 60, "retry_backoff_ms": 1000})
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(publish, range(4)))
     return topic, extra, f"{args.records} records of 100 KB over 2000 partitions, flush.size 10000" + \
         (", rotate.schedule.interval.ms 10000" if rotate else "")
 
@@ -145,6 +221,9 @@ def main() -> int:
     ap.add_argument("--records", type=int, default=4000, help="records of the partitions scenarios")
     ap.add_argument("--inflight", type=int, default=128 * MiB, help="upload.max.inflight.bytes")
     ap.add_argument("--timeout", type=float, default=240, help="seconds each scenario may take")
+    ap.add_argument("--restart-worker", action="store_true",
+                    help="restart the stack's worker (scripts/local-stack.sh restart connect) before each scenario, "
+                         "so each starts from a fresh process")
     args = ap.parse_args()
     stack = Stack.load()
     connect = Connect(stack.connect_url)
@@ -156,7 +235,11 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only.split(","):
+            if args.restart_worker:
+                stack.run("restart", "connect")
+                pid = worker_pid()
             topic, extra, what = SCENARIOS[name](stack, connect, Path(tmp), args)
+            what += f" (worker pid {pid})"
             connector = f"bench-memory-{uuid.uuid4().hex[:6]}"
             bucket = stack.bucket
             started = time.monotonic()
@@ -167,16 +250,24 @@ def main() -> int:
             alive = Path(f"/proc/{pid}").exists()
             connect.delete(connector)
             delete_topic(stack, topic)
-            rows.append((name, what, watch.start, watch.peak, outcome, secs, alive))
+            idle = rss_split(pid, heap_range(pid))[1] if alive else 0
+            rows.append((name, watch.start, watch.peak, watch.start_outside, watch.peak_outside, idle, outcome, secs,
+                         alive))
             print(f"{name}: {what}\n  RSS {watch.start / MiB:.0f} -> peak {watch.peak / MiB:.0f} MiB "
-                  f"({'within' if watch.peak <= bound else 'ABOVE'} the bound of {bound / MiB:.0f} MiB); "
-                  f"{outcome} after {secs:.0f} s; worker {'alive' if alive else 'DEAD'}", flush=True)
-    print(f"\nVmHWM of the worker over its life: {status_of(pid)['VmHWM'] / MiB:.0f} MiB")
-    print("| scenario | RSS before (MiB) | RSS peak (MiB) | bound (MiB) | outcome | worker |")
-    print("|---|---|---|---|---|---|")
-    for name, _, start, peak, outcome, secs, alive in rows:
-        print(f"| {name} | {start / MiB:.0f} | {peak / MiB:.0f} | {bound / MiB:.0f} | {outcome} ({secs:.0f} s) | "
-              f"{'alive' if alive else 'dead'} |")
+                  f"({'within' if watch.peak <= bound else 'ABOVE'} the bound of {bound / MiB:.0f} MiB); outside the "
+                  f"Java heap: {watch.start_outside / MiB:.0f} -> peak {watch.peak_outside / MiB:.0f} MiB, {idle / MiB:.0f} MiB once the connector is "
+                  f"deleted (2 x inflight = {2 * args.inflight / MiB:.0f} MiB); {outcome} after {secs:.0f} s; "
+                  f"worker {'alive' if alive else 'DEAD'}", flush=True)
+            if watch.nmt:
+                print(f"  Native Memory Tracking: JVM direct buffers ('Other') peak {watch.peak_direct / MiB:.0f} MiB; "
+                      f"RSS the JVM does not account for (the engine, mostly) peak {watch.peak_untracked / MiB:.0f} MiB")
+    print(f"\nVmHWM of the worker: {status_of(pid)['VmHWM'] / MiB:.0f} MiB")
+    print("| scenario | RSS before | RSS peak | outside the heap: before / peak / after | bound | outcome | worker |")
+    print("|---|---|---|---|---|---|---|")
+    for name, start, peak, before, outside, idle, outcome, secs, alive in rows:
+        print(f"| {name} | {start / MiB:.0f} MiB | {peak / MiB:.0f} MiB | {before / MiB:.0f} / {outside / MiB:.0f} / "
+              f"{idle / MiB:.0f} MiB | "
+              f"{bound / MiB:.0f} MiB | {outcome} ({secs:.0f} s) | {'alive' if alive else 'dead'} |")
     return 0
 
 

@@ -17,15 +17,12 @@ stack="$repo/scripts/local-stack.sh"
 export SINETS3_STACK_DIR="${SINETS3_STACK_DIR:-$repo/.stack-faults}"
 s3_port="${SINETS3_S3_PORT:-7070}"
 export SINETS3_PROXY_PORT="${SINETS3_PROXY_PORT:-$((s3_port + 1))}"
-# The file:// store cases write under this directory only (the worker refuses others).
-export SINETS3_ALLOWED_PATHS="$SINETS3_STACK_DIR/files"
 export SINETS3_FAULTS_RESULTS="${SINETS3_FAULTS_RESULTS:-$repo/build/test-results-faults}"
 
 die() { printf 'test-faults: error: %s\n' "$*" >&2; exit 1; }
 
 compgen -G "$repo/build/plugin/*.jar" >/dev/null || die "no plugin in build/plugin: run scripts/build.sh first"
 "$repo/scripts/setup-venv.sh"
-mkdir -p "$SINETS3_ALLOWED_PATHS"
 rm -f "$SINETS3_FAULTS_RESULTS/cases.txt"
 
 started=()

@@ -105,15 +105,16 @@ def test_decompression_bombs_go_to_the_dead_letter_queue(stack, connect, connect
             "errors.deadletterqueue.topic.replication.factor": "1",
             "errors.deadletterqueue.context.headers.enable": "true",
         }))
+        # An errant record ends the open object: the last run of good records is a whole number
+        # of objects (the earlier runs end at a bomb), and so is the total.
         good(6)
         send_bombs(1)
-        good(3)
+        good(2)
         send_bombs(1)
         hand_made_good()
-        good(5)
+        good(3)
         send_bombs(20)  # a burst: many bombs in one batch
-        good(7)
-        good(-sum(len(r) for r in inv.sent.values()) % FLUSH)
+        good(2 * FLUSH)
         report.fault(f"{len(bomb_offsets)} zstd bombs of {len(bombs[True]) // 1024} KB expanding to 1 GiB "
                      f"(half with the size in the frame header), 20 of them in one burst; "
                      f"sinetstream.max.decompressed.bytes default 64 MiB")
