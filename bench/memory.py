@@ -33,7 +33,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -44,23 +43,15 @@ sys.path[:0] = [str(REPO / "tests" / "e2e"), str(REPO / "tests" / "faults")]
 
 from kafka import KafkaProducer  # noqa: E402
 
-from helpers import STACK_DIR, Connect, Stack, create_topic, delete_topic, end_offsets, produce, sink_config  # noqa: E402
-from support import v3_message, wait_for_leaders, zstd_bomb  # noqa: E402
+from helpers import (STACK_DIR, Connect, Stack, create_topic, delete_topic, end_offsets, produce,  # noqa: E402
+                     sink_config)
+from support import MemoryWatch, process_memory, v3_message, wait_for_leaders, zstd_bomb  # noqa: E402
 
 MiB = 1 << 20
 
 
 def worker_pid() -> int:
     return int((STACK_DIR / "run" / "connect.pid").read_text().strip())
-
-
-def status_of(pid: int) -> dict[str, int]:
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0]) * 1024
-    return out
 
 
 def max_heap(pid: int) -> int:
@@ -120,43 +111,29 @@ def jvm_native(pid: int) -> tuple[int, int] | None:
     return (int(total[1]) * 1024, int(other[1]) * 1024 if other else 0) if total else None
 
 
-class Watch:
-    """Peak VmRSS of the worker while a scenario runs, and the peak outside the Java heap
-    (smaps, once a second)."""
+class Watch(MemoryWatch):
+    """Peak VmRSS of the worker while a scenario runs, five times a second; the peak outside
+    the Java heap (smaps) once a second; with NMT, the JVM's native part every other second."""
 
     def __init__(self, pid: int):
-        self.pid, self.peak, self.start = pid, 0, status_of(pid)["VmRSS"]
+        super().__init__(pid, interval=0.2)
         self.heap = heap_range(pid)
         self.start_outside = rss_split(pid, self.heap)[1]
         self.peak_outside = 0
         self.nmt = jvm_native(pid) is not None
         self.peak_untracked = self.peak_direct = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.ticks = 0
 
-    def _loop(self):
-        tick = 0
-        while not self._stop.wait(0.2):
-            try:
-                self.peak = max(self.peak, status_of(self.pid)["VmRSS"])
-                tick += 1
-                if tick % 5 == 0:
-                    self.peak_outside = max(self.peak_outside, rss_split(self.pid, self.heap)[1])
-                if self.nmt and tick % 10 == 0:
-                    rss, committed = status_of(self.pid)["VmRSS"], jvm_native(self.pid)
-                    if committed:
-                        self.peak_untracked = max(self.peak_untracked, rss - committed[0])
-                        self.peak_direct = max(self.peak_direct, committed[1])
-            except OSError:
-                return
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
+    def sample(self) -> None:
+        super().sample()
+        self.ticks += 1
+        if self.ticks % 5 == 0:
+            self.peak_outside = max(self.peak_outside, rss_split(self.pid, self.heap)[1])
+        if self.nmt and self.ticks % 10 == 0:
+            rss, committed = process_memory(self.pid)["VmRSS"], jvm_native(self.pid)
+            if committed:
+                self.peak_untracked = max(self.peak_untracked, rss - committed[0])
+                self.peak_direct = max(self.peak_direct, committed[1])
 
 
 def wait_done(connect: Connect, name: str, ends: dict[int, int], timeout: float) -> str:
@@ -231,7 +208,7 @@ def main() -> int:
     heap = max_heap(pid)
     bound = heap + 2 * args.inflight
     print(f"worker pid {pid}: -Xmx {heap / MiB:.0f} MiB, upload.max.inflight.bytes {args.inflight / MiB:.0f} MiB, "
-          f"bound (heap + 2 x inflight) {bound / MiB:.0f} MiB; RSS now {status_of(pid)['VmRSS'] / MiB:.0f} MiB")
+          f"bound (heap + 2 x inflight) {bound / MiB:.0f} MiB; RSS now {process_memory(pid)['VmRSS'] / MiB:.0f} MiB")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only.split(","):
@@ -251,17 +228,21 @@ def main() -> int:
             connect.delete(connector)
             delete_topic(stack, topic)
             idle = rss_split(pid, heap_range(pid))[1] if alive else 0
-            rows.append((name, watch.start, watch.peak, watch.start_outside, watch.peak_outside, idle, outcome, secs,
-                         alive))
-            print(f"{name}: {what}\n  RSS {watch.start / MiB:.0f} -> peak {watch.peak / MiB:.0f} MiB "
-                  f"({'within' if watch.peak <= bound else 'ABOVE'} the bound of {bound / MiB:.0f} MiB); outside the "
-                  f"Java heap: {watch.start_outside / MiB:.0f} -> peak {watch.peak_outside / MiB:.0f} MiB, {idle / MiB:.0f} MiB once the connector is "
-                  f"deleted (2 x inflight = {2 * args.inflight / MiB:.0f} MiB); {outcome} after {secs:.0f} s; "
+            rows.append((name, watch.start_rss, watch.peak_rss, watch.start_outside, watch.peak_outside, idle,
+                         outcome, secs, alive))
+            mib = {k: f"{v / MiB:.0f} MiB" for k, v in dict(
+                start=watch.start_rss, peak=watch.peak_rss, bound=bound, out_start=watch.start_outside,
+                out_peak=watch.peak_outside, idle=idle, twice=2 * args.inflight).items()}
+            print(f"{name}: {what}\n  RSS {mib['start']} -> peak {mib['peak']} "
+                  f"({'within' if watch.peak_rss <= bound else 'ABOVE'} the bound of {mib['bound']}); outside the "
+                  f"Java heap: {mib['out_start']} -> peak {mib['out_peak']}, {mib['idle']} once the connector is "
+                  f"deleted (2 x inflight = {mib['twice']}); {outcome} after {secs:.0f} s; "
                   f"worker {'alive' if alive else 'DEAD'}", flush=True)
             if watch.nmt:
                 print(f"  Native Memory Tracking: JVM direct buffers ('Other') peak {watch.peak_direct / MiB:.0f} MiB; "
-                      f"RSS the JVM does not account for (the engine, mostly) peak {watch.peak_untracked / MiB:.0f} MiB")
-    print(f"\nVmHWM of the worker: {status_of(pid)['VmHWM'] / MiB:.0f} MiB")
+                      f"RSS the JVM does not account for (the engine, mostly) peak "
+                      f"{watch.peak_untracked / MiB:.0f} MiB")
+    print(f"\nVmHWM of the worker: {process_memory(pid)['VmHWM'] / MiB:.0f} MiB")
     print("| scenario | RSS before | RSS peak | outside the heap: before / peak / after | bound | outcome | worker |")
     print("|---|---|---|---|---|---|---|")
     for name, start, peak, before, outside, idle, outcome, secs, alive in rows:

@@ -11,6 +11,8 @@
 # (default: the S3 port + 1) and the three ports after it. The parts this script started are
 # stopped when it ends, also on failure or interrupt. About 15 minutes on 2 cores.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 stack="$repo/scripts/local-stack.sh"
@@ -18,8 +20,6 @@ export SINETS3_STACK_DIR="${SINETS3_STACK_DIR:-$repo/.stack-faults}"
 s3_port="${SINETS3_S3_PORT:-7070}"
 export SINETS3_PROXY_PORT="${SINETS3_PROXY_PORT:-$((s3_port + 1))}"
 export SINETS3_FAULTS_RESULTS="${SINETS3_FAULTS_RESULTS:-$repo/build/test-results-faults}"
-
-die() { printf 'test-faults: error: %s\n' "$*" >&2; exit 1; }
 
 compgen -G "$repo/build/plugin/*.jar" >/dev/null || die "no plugin in build/plugin: run scripts/build.sh first"
 "$repo/scripts/setup-venv.sh"

@@ -132,13 +132,50 @@ class Worker:
             return False
 
     def memory(self) -> dict[str, int]:
-        """VmHWM and VmRSS of the worker process, bytes."""
-        out = {}
-        for line in Path(f"/proc/{self.pid()}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                out[key] = int(value.split()[0]) * 1024
-        return out
+        return process_memory(self.pid())
+
+
+def process_memory(pid: int) -> dict[str, int]:
+    """VmHWM and VmRSS of a process, bytes."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            out[key] = int(value.split()[0]) * 1024
+    return out
+
+
+class MemoryWatch:
+    """The peak VmRSS and VmHWM of a process, sampled in a thread every `interval` seconds
+    (`with MemoryWatch(pid) as watch:`); sample() is the hook for more figures."""
+
+    def __init__(self, pid: int, interval: float = 1.0):
+        self.pid, self.interval = pid, interval
+        self.start_rss = process_memory(pid)["VmRSS"]
+        self.peak_rss = self.hwm = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> "MemoryWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def sample(self) -> None:
+        mem = process_memory(self.pid)
+        self.peak_rss, self.hwm = max(self.peak_rss, mem["VmRSS"]), max(self.hwm, mem["VmHWM"])
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.sample()
+            except (OSError, ValueError, KeyError):  # the process is gone, or between states
+                pass
+            if self._stop.wait(self.interval):
+                return
 
 
 def restart_task(connect, name: str, task: int = 0, timeout: float = 90) -> None:

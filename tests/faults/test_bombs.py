@@ -5,7 +5,6 @@ API answers), the bombs go to the dead letter queue with a reason and the good r
 stored. The worker's memory is measured and reported, not asserted (bench/memory.py prints it
 against the bound)."""
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,7 +13,7 @@ from kafka import KafkaProducer
 
 from helpers import Sent, consume_all, create_topic, end_offsets, produce, sink_config
 from invariant import Invariant
-from support import payload, v3_message, wait_for_leaders, zstd_bomb
+from support import MemoryWatch, payload, v3_message, wait_for_leaders, zstd_bomb
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -24,36 +23,9 @@ DEFAULT_LIMIT = 64 * MiB  # sinetstream.max.decompressed.bytes
 RECORDS, PRODUCERS = 3000, 4
 
 
-class MemoryWatch:
-    """The worker's VmHWM and VmRSS, every second, in a thread."""
-
-    def __init__(self, worker):
-        self.worker, self.peak_rss, self.hwm = worker, 0, 0
-        self.start_rss = worker.memory()["VmRSS"]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(10)
-
-    def _loop(self):
-        while True:
-            try:
-                mem = self.worker.memory()
-                self.peak_rss, self.hwm = max(self.peak_rss, mem["VmRSS"]), max(self.hwm, mem["VmHWM"])
-            except (OSError, ValueError, KeyError):
-                pass
-            if self._stop.wait(1):
-                return
-
-    def text(self) -> str:
-        return (f"worker RSS {self.start_rss / MiB:.0f} MiB before, peak {self.peak_rss / MiB:.0f} MiB "
-                f"(VmHWM {self.hwm / MiB:.0f} MiB)")
+def memory_text(watch: MemoryWatch) -> str:
+    return (f"worker RSS {watch.start_rss / MiB:.0f} MiB before, peak {watch.peak_rss / MiB:.0f} MiB "
+            f"(VmHWM {watch.hwm / MiB:.0f} MiB)")
 
 
 def assert_worker_survived(worker, connect, name):
@@ -96,7 +68,7 @@ def test_decompression_bombs_go_to_the_dead_letter_queue(stack, connect, connect
         meta = raw.send(topic, v3_message(zstandard.ZstdCompressor().compress(body), tstamp_us)).get(timeout=30)
         inv.add_sent(topic, [Sent(meta.partition, meta.offset, meta.timestamp, tstamp_us, body)])
 
-    with inv, MemoryWatch(worker) as memory:
+    with inv, MemoryWatch(worker.pid()) as memory:
         connectors.start(names.connector, sink_config(stack, topic, bucket, {
             "sinetstream.compression.algorithm": "zstd",
             "flush.size": str(FLUSH),
@@ -128,7 +100,7 @@ def test_decompression_bombs_go_to_the_dead_letter_queue(stack, connect, connect
     headers = {k: v.decode(errors="replace") for k, v in dead[0].headers}
     report.note(f"{len(dead)} records in the dead letter queue; reason: "
                 f"{headers.get('__connect.errors.exception.message', '')[:200]}")
-    report.note(memory.text())
+    report.note(memory_text(memory))
     report.note(outcome.summary())
     outcome.assert_clean()
     assert sorted(int(dict(r.headers)["__connect.errors.offset"]) for r in dead) == sorted(bomb_offsets)
@@ -147,7 +119,7 @@ def test_two_thousand_partitions(stack, connect, connectors, bucket, names, tmp_
     wait_for_leaders(stack, topic, partitions)
     inv = Invariant([stack.connect_url], names.connector, stack.s3_dir, bucket, [topic])
     timing = {"ready": time.monotonic() - report.started}
-    with inv, MemoryWatch(worker) as memory:
+    with inv, MemoryWatch(worker.pid()) as memory:
         connectors.start(names.connector, sink_config(stack, topic, bucket))
         timing["task running"] = time.monotonic() - report.started
 
@@ -171,7 +143,7 @@ def test_two_thousand_partitions(stack, connect, connectors, bucket, names, tmp_
     used = len({s.partition for s in sent})
     report.note("at " + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items()))
     report.records, report.lost, report.doubled = outcome.records, outcome.lost, outcome.doubled
-    report.note(f"{used} partitions got records; {memory.text()}")
+    report.note(f"{used} partitions got records; {memory_text(memory)}")
     report.note(outcome.summary())
     outcome.assert_clean()
     assert used > partitions // 2, f"only {used} partitions got records"
