@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers import IGNORED_STORE_NAMES, Connect, ConnectError, Sent, format_utc_ms, object_base
+from support import Background
 
 STEM = re.compile(r"^(?P<topic>.+)\+(?P<partition>\d+)\+(?P<offset>\d+)$")
 MAX_PROBLEMS = 40
@@ -65,7 +66,7 @@ class Outcome:
             self.summary() + "".join(f"\n  {p}" for p in self.problems)
 
 
-class Invariant:
+class Invariant(Background):
     """Samples the invariant in a thread while a case runs (`with Invariant(...) as inv:`);
     finish() stops sampling and checks the whole store. The case registers what the producer
     sent (add_sent) and the errant records (skip) as it goes."""
@@ -73,6 +74,7 @@ class Invariant:
     def __init__(self, connect_urls: list[str], connector: str, root: Path, bucket: str, topics: list[str], *,
                  renamed: dict[str, str] | None = None, ext: str = ".bin", suffix: str = "-timestamp.txt",
                  topics_dir: str = "topics", tz: str = "Asia/Tokyo", interval: float = 1.0):
+        super().__init__("invariant")
         self.connects = [Connect(u) for u in connect_urls]
         self.connector = connector
         self.bucket_dir = root / bucket
@@ -89,8 +91,6 @@ class Invariant:
         self.commits_seen = 0
         self._lines: dict[Path, tuple[int, int, int]] = {}  # timestamp object -> (mtime_ns, size, lines)
         self._verified: dict[str, tuple] = {}  # base -> stat of the pair when its content was checked
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="invariant", daemon=True)
 
     # ------------------------------------------------------------------ registration
 
@@ -111,16 +111,7 @@ class Invariant:
 
     # ------------------------------------------------------------------ sampling
 
-    def __enter__(self) -> "Invariant":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        if self._thread.ident is not None:
-            self._thread.join(30)
-
-    def _loop(self) -> None:
+    def run_loop(self) -> None:
         while not self._stop.wait(self.interval):
             try:
                 self.sample()

@@ -26,6 +26,28 @@ PROXY_SOURCE = REPO / "bench" / "proxy"
 RESULTS = Path(os.environ.get("SINETS3_FAULTS_RESULTS", REPO / "build" / "test-results-faults"))
 
 
+class Background:
+    """A daemon thread running self.run_loop() while the object is used as a context manager;
+    run_loop() ends when self._stop is set."""
+
+    def __init__(self, name: str, join_timeout: float = 30):
+        self._stop = threading.Event()
+        self._join_timeout = join_timeout
+        self._thread = threading.Thread(target=self.run_loop, name=name, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread.ident is not None:
+            self._thread.join(self._join_timeout)
+
+    def run_loop(self) -> None:
+        raise NotImplementedError
+
+
 # ------------------------------------------------------------------------------ fault proxy
 
 class FaultProxy:
@@ -145,30 +167,21 @@ def process_memory(pid: int) -> dict[str, int]:
     return out
 
 
-class MemoryWatch:
+class MemoryWatch(Background):
     """The peak VmRSS and VmHWM of a process, sampled in a thread every `interval` seconds
     (`with MemoryWatch(pid) as watch:`); sample() is the hook for more figures."""
 
     def __init__(self, pid: int, interval: float = 1.0):
+        super().__init__("memory")
         self.pid, self.interval = pid, interval
         self.start_rss = process_memory(pid)["VmRSS"]
         self.peak_rss = self.hwm = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> "MemoryWatch":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(30)
 
     def sample(self) -> None:
         mem = process_memory(self.pid)
         self.peak_rss, self.hwm = max(self.peak_rss, mem["VmRSS"]), max(self.hwm, mem["VmHWM"])
 
-    def _loop(self) -> None:
+    def run_loop(self) -> None:
         while True:
             try:
                 self.sample()
@@ -219,30 +232,21 @@ def payload(topic: str, index: int) -> bytes:
     return f"{topic} record {index:06d};".encode() * (1 + index % 23)
 
 
-class Stream:
+class Stream(Background):
     """A steady stream from the real SINETStream client into single-partition topics, in
     chunks of publishes, in a background thread. Single-partition topics let the stream end
     every partition on a multiple of flush.size, so every object closes and the whole stream
-    can be checked. `sent` grows as chunks are acknowledged; `on_sent` sees every chunk."""
+    can be checked. `sent` grows as chunks are acknowledged; `on_sent` sees every chunk. Leaving
+the `with` block stops the thread without the top-up of stop()."""
 
     def __init__(self, stack: Stack, workdir: Path, topics: list[str], rate: float, *, chunk: int = 25,
                  on_sent=None, make_payload=payload, type_spec: dict | None = None):
+        super().__init__("stream", join_timeout=60)
         self.stack, self.workdir, self.topics = stack, workdir, topics
         self.pause = 1.0 / rate if rate else 0.0  # one thread for all topics: `rate` is their sum
         self.chunk, self.on_sent, self.make_payload, self.type_spec = chunk, on_sent, make_payload, type_spec
         self.sent: dict[str, list[Sent]] = {t: [] for t in topics}
-        self._stop = threading.Event()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="stream", daemon=True)
-
-    def __enter__(self) -> "Stream":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        """Stops the thread (without topping up) if the case did not stop() it."""
-        self._stop.set()
-        self._thread.join(60)
 
     def count(self) -> int:
         return sum(len(s) for s in self.sent.values())
@@ -255,7 +259,7 @@ class Stream:
         if self.on_sent:
             self.on_sent(topic, sent)
 
-    def _run(self) -> None:
+    def run_loop(self) -> None:
         try:
             while not self._stop.is_set():
                 for topic in self.topics:
