@@ -16,7 +16,8 @@
 # SINETS3_CONNECT2_PORT (8084), SINETS3_S3_PORT (7070). Workers: SINETS3_CONNECT_OPTS and
 # SINETS3_CONNECT2_OPTS add JVM options (split at spaces; e.g. for JMX
 # -Dcom.sun.management.jmxremote.port=...), SINETS3_CONNECT_EXTRA_PROPS names a file appended
-# to both workers' properties (its keys win). `down`, `stop`, `kill` and `pause` only touch
+# to both workers' properties (its keys win). SINETS3_JMX_PORT opens JMX (no authentication, loopback
+# only) on the first worker and names the port in stack.env. `down`, `stop`, `kill` and `pause` only touch
 # processes recorded in .stack/run/.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -169,7 +170,19 @@ CONNECT_LOG=$logs/connect.log
 CONNECT2_URL=$connect2_url
 CONNECT2_LOG=$logs/connect2.log
 PLUGIN_DIR=$plugin_dir
+JMX_PORT=${SINETS3_JMX_PORT:-}
 EOF
+}
+
+# JVM options of the first worker: SINETS3_CONNECT_OPTS, and JMX where SINETS3_JMX_PORT asks for it.
+connect_opts() {
+  local opts=${SINETS3_CONNECT_OPTS:-} port=${SINETS3_JMX_PORT:-}
+  if [[ -n $port ]]; then
+    opts+=" -Dcom.sun.management.jmxremote.port=$port -Dcom.sun.management.jmxremote.rmi.port=$port"
+    opts+=" -Dcom.sun.management.jmxremote.authenticate=false -Dcom.sun.management.jmxremote.ssl=false"
+    opts+=" -Dcom.sun.management.jmxremote.host=127.0.0.1 -Djava.rmi.server.hostname=127.0.0.1"
+  fi
+  printf '%s' "$opts"
 }
 
 log4j_conf() { # log4j_conf FILE LOGFILE
@@ -178,7 +191,7 @@ log4j.rootLogger=INFO, file
 log4j.appender.file=org.apache.log4j.FileAppender
 log4j.appender.file.File=$2
 log4j.appender.file.layout=org.apache.log4j.PatternLayout
-log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.appender.file.layout.ConversionPattern=[%d] %p %X{connector.context}%m (%c)%n
 log4j.logger.kafka.request.logger=WARN
 log4j.logger.state.change.logger=WARN
 log4j.logger.org.reflections=ERROR
@@ -343,7 +356,7 @@ start_part() {
     connect | connect2)
       pid_of broker >/dev/null || die "$1 needs the broker: start broker first"
       if [[ $1 == connect ]]; then
-        start_connect connect "$connect_port" "$connect_url" "${SINETS3_CONNECT_OPTS:-}"
+        start_connect connect "$connect_port" "$connect_url" "$(connect_opts)"
       else
         start_connect connect2 "$connect2_port" "$connect2_url" "${SINETS3_CONNECT2_OPTS:-}"
       fi

@@ -17,10 +17,11 @@ step() { printf '\n=== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
 
 step "installing test tools"
 bash scripts/install-versitygw.sh || missing+=("versitygw install")
+bash scripts/install-minio.sh || missing+=("minio install")
 bash scripts/setup-venv.sh || missing+=("python venv")
 bash scripts/install-compose-plugin.sh || missing+=("docker compose plugin")
 
-step "Rust tests (codec vectors, engine, versitygw store tests)"
+step "Rust tests (codec vectors, engine, versitygw store tests, STS against MinIO)"
 cargo test --workspace --locked 2>&1 | tee "$results/cargo.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || grep -q "test result" "$results/cargo.log" || missing+=("cargo test")
 

@@ -9,6 +9,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 stack="$repo/scripts/local-stack.sh"
 
 "$repo/scripts/setup-venv.sh"
+# The worker's task metrics are read over JMX (tests/e2e/test_monitoring.py).
+export SINETS3_JMX_PORT="${SINETS3_JMX_PORT:-$((${SINETS3_CONNECT_PORT:-8083} + 1000))}"
 
 started=()
 for part in s3 broker connect; do

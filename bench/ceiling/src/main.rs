@@ -60,6 +60,12 @@ fn open_store(endpoint: &str, bucket: &str, access: &str, secret: &str) -> Resul
         path_style: true,
         access_key_id: Some(access.to_string()),
         secret_access_key: Some(secret.to_string()),
+        role: None,
+        trust: Default::default(),
+        proxy_url: None,
+        unsigned_payload: false,
+        encryption: s3sink_engine::config::Encryption::BucketDefault,
+        checksum: None,
     };
     Ok(store::open_store(&config)?.objects())
 }

@@ -53,7 +53,10 @@ pub struct Slot {
 
 /// One budget per store and setting in the process: the tasks of a worker that write to one
 /// store share it, so three tasks do not send three times the requests the store can take.
-static SHARED: Lazy<Mutex<HashMap<(String, usize, usize), Weak<UploadSlots>>>> = Lazy::new(Default::default);
+static SHARED: Lazy<Mutex<HashMap<BudgetKey, Weak<UploadSlots>>>> = Lazy::new(Default::default);
+
+/// The store (endpoint and bucket), the floor and the ceiling.
+type BudgetKey = (String, usize, usize);
 
 impl UploadSlots {
     /// The budget of every task of this worker writing to `store` with these limits.

@@ -2,6 +2,7 @@
 //! `Sink` is the entry point; `record` holds what it takes in.
 
 pub mod allowed_paths;
+pub mod attributes;
 pub mod concurrency;
 pub mod config;
 pub mod decoding;
@@ -17,6 +18,7 @@ pub mod record;
 mod runtime;
 pub mod sink;
 pub mod store;
+pub mod sts;
 pub mod upload;
 pub mod verify;
 

@@ -2,6 +2,10 @@
 //! `s3-sink|task-0`) as a key-value pair, since upload threads are not the task's thread:
 //! the JNI crate's logger hands it to SLF4J as the MDC `connector.context`.
 
+/// The modules that log, each under its own logger on the Java side
+/// (`org.sinetstream.kafka.connect.s3.native.<module>`).
+pub const MODULES: [&str; 2] = ["sink", "upload"];
+
 /// `task_log!(context, Level::Warn, "format", args...)`.
 #[macro_export]
 macro_rules! task_log {
@@ -43,6 +47,23 @@ impl EveryInterval {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn modules_names_every_module_that_logs() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut logging: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.is_file() && path.file_name().is_some_and(|n| n != "logging.rs"))
+            .filter(|path| {
+                let text = std::fs::read_to_string(path).unwrap();
+                text.contains("task_log!(") || text.contains("log::log!(")
+            })
+            .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        logging.sort();
+        assert_eq!(logging, MODULES);
+    }
 
     #[test]
     fn says_once_per_interval_with_the_count() {

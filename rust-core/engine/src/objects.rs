@@ -5,6 +5,7 @@
 //! rebuilds the same objects under the same names; `rotate.schedule.interval.ms` is the one
 //! setting that closes objects by the clock, and says so in its documentation.
 
+use crate::attributes::FileKind;
 use crate::config::SinkConfig;
 use crate::decoding::DecodedRecord;
 use crate::memory::Reservation;
@@ -26,6 +27,7 @@ pub struct OpenObject {
     pub epoch: u64,
     bucket_start_ms: i64,
     first_time_ms: i64,
+    first_send_time_ms: i64,
     directory: String,
     pub opened_at: Instant,
     payloads: Vec<Bytes>,
@@ -38,11 +40,21 @@ pub struct OpenObject {
 pub struct ClosedObject {
     pub first_source_offset: i64,
     pub epoch: u64,
-    /// (key, content) of the payload and/or timestamp object.
-    pub files: Vec<(String, Bytes)>,
+    /// The payload and/or timestamp object.
+    pub files: Vec<ObjectFile>,
     pub records: usize,
     pub payload_bytes: usize,
     pub memory: Reservation,
+}
+
+/// One object to store.
+pub struct ObjectFile {
+    pub key: String,
+    pub data: Bytes,
+    pub kind: FileKind,
+    /// The first record's send time as `timestamp.object.format` gives it, for the payload
+    /// object's metadata (`s3.object.metadata=send-time`).
+    pub send_time: Option<String>,
 }
 
 impl OpenObject {
@@ -62,6 +74,7 @@ impl OpenObject {
             epoch,
             bucket_start_ms: naming.bucket_start_ms(record.bucket_time_ms),
             first_time_ms: record.bucket_time_ms,
+            first_send_time_ms: record.send_time_ms,
             directory: naming.directory(&first.tp.topic, record.bucket_time_ms),
             opened_at: Instant::now(),
             payloads: Vec::new(),
@@ -122,11 +135,25 @@ impl OpenObject {
         let payload_bytes = self.payloads.iter().map(Bytes::len).sum();
         let mut files = Vec::with_capacity(2);
         if config.write_payload {
-            let key = naming.payload_key(&self.directory, &stem);
-            files.push((key, join_payloads(self.payloads, &config.payload_separator)));
+            let send_time = config.attributes.send_time_metadata.then(|| {
+                let mut line = timestamp_line(config, self.first_send_time_ms);
+                line.pop(); // the newline
+                line
+            });
+            files.push(ObjectFile {
+                key: naming.payload_key(&self.directory, &stem),
+                data: join_payloads(self.payloads, &config.payload_separator),
+                kind: FileKind::Payload,
+                send_time,
+            });
         }
         if config.write_timestamp {
-            files.push((naming.timestamp_key(&self.directory, &stem), self.timestamp_lines.freeze()));
+            files.push(ObjectFile {
+                key: naming.timestamp_key(&self.directory, &stem),
+                data: self.timestamp_lines.freeze(),
+                kind: FileKind::Timestamp,
+                send_time: None,
+            });
         }
         ClosedObject {
             first_source_offset: self.first_source_offset,

@@ -77,7 +77,9 @@ impl Sink {
         let store = store::open_store(&config.store)?;
         let runtime =
             runtime::acquire().map_err(|e| SinkError::StoreUnavailable(format!("cannot start I/O threads: {e}")))?;
-        if let Err(failure) = runtime.block_on(store::probe(&store, &config.store, &config.naming.topics_dir)) {
+        if let Err(failure) =
+            runtime.block_on(store::probe(&store, &config.store, &config.naming.topics_dir, &config.attributes))
+        {
             if probe == Probe::Strict || !failure.unreachable {
                 runtime::release(runtime);
                 return Err(failure.error);
@@ -90,6 +92,7 @@ impl Sink {
             retry_timeout: config.retry_timeout,
             concurrency_floor: config.upload_concurrency_floor,
             concurrency: config.upload_concurrency,
+            attributes: config.attributes.clone(),
         };
         let location = format!("{}/{}", config.store.location_text(), config.store.bucket);
         let uploader = Arc::new(Uploader::new(store, &location, &settings, metrics.clone(), context.clone()));
@@ -107,7 +110,10 @@ impl Sink {
             context,
             backpressure_since: Mutex::new(None),
         };
-        sink.log_start();
+        // A validation (connector create, REST validate) starts nothing: no start-up line.
+        if probe == Probe::Lenient {
+            sink.log_start();
+        }
         Ok(sink)
     }
 
@@ -117,13 +123,15 @@ impl Sink {
         task_log!(
             self.context,
             Level::Info,
-            "started: store {} (region {}, path-style {}, credentials: {:?}), bucket {}, objects {}/<topic>/{}, \
-             flush.size {}, part size {} bytes, upload concurrency {}..{}, in-flight limit {} bytes, retry timeout \
-             {} s, messages: {}",
+            "started: store {} (region {}, path-style {}, credentials: {:?}{}, {}), bucket {}, objects \
+             {}/<topic>/{}, flush.size {}, part size {} bytes, upload concurrency {}..{}, in-flight limit {} bytes, \
+             retry timeout {} s, messages: {}",
             s.location_text(),
             s.region,
             s.path_style,
             store::credential_source(s),
+            s.role.as_ref().map(|role| format!(" assuming {}", role.arn)).unwrap_or_default(),
+            store::describe_settings(s),
             s.bucket,
             c.naming.topics_dir,
             c.naming.path_format.source(),
@@ -324,10 +332,10 @@ impl Sink {
         runtime.spawn(async move {
             let _running = running;
             let ClosedObject { first_source_offset, epoch, files, records, payload_bytes, memory } = object;
-            let uploads = files.into_iter().map(|(key, data)| {
+            let uploads = files.into_iter().map(|file| {
                 let (uploader, cancel) = (uploader.clone(), object_cancel.clone());
                 async move {
-                    let outcome = uploader.upload(&key, data, &cancel).await;
+                    let outcome = uploader.upload(&file, &cancel).await;
                     if outcome.is_err() {
                         cancel.cancel();
                     }

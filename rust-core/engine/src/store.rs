@@ -2,12 +2,14 @@
 //! local directory of plain files. How objects are uploaded is `upload.rs`; this file builds
 //! the clients and checks at start that the store answers.
 
-use crate::config::{StoreConfig, StoreLocation};
+use crate::attributes::{FileKind, ObjectAttributes};
+use crate::config::{Encryption, StoreConfig, StoreLocation};
 use crate::error::SinkError;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
+use object_store::multipart::MultipartStore;
 use object_store::path::Path;
-use object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use object_store::{BackoffConfig, Certificate, ClientOptions, ObjectStore, RetryConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,22 +62,61 @@ fn open_directory(dir: &std::path::Path, bucket: &str) -> Result<Store, SinkErro
 /// worker's other AWS_* settings (endpoint, signing, encryption) never change where or how
 /// objects are written.
 fn open_s3(config: &StoreConfig, endpoint: Option<&str>) -> Result<Store, SinkError> {
+    let client_error = |e: object_store::Error| {
+        let key = if config.trust.ca_file.is_some() { "s3.ssl.ca.file" } else { "store.url" };
+        SinkError::config(key, format!("cannot configure the S3 client: {}", describe(&e)))
+    };
+    let mut builder = s3_builder(config, endpoint)?;
+    if let Some(role) = &config.role {
+        // The role is assumed with the credentials the builder would use itself.
+        let base = s3_builder(config, endpoint)?.build().map_err(client_error)?.credentials().clone();
+        let sts =
+            crate::sts::AssumeRole::new(role, config, base, client_options(config, role_endpoint_is_http(config)))
+                .map_err(|e| SinkError::config("aws.sts.role.arn", e))?;
+        builder = builder.with_credentials(Arc::new(sts));
+    }
+    let store = builder.build().map_err(client_error)?;
+    Ok(Store::S3(Arc::new(store)))
+}
+
+fn role_endpoint_is_http(config: &StoreConfig) -> bool {
+    crate::sts::endpoint(config).is_some_and(|url| url.starts_with("http://"))
+}
+
+/// The client's connection settings, for the store and for STS alike.
+pub fn client_options(config: &StoreConfig, allow_http: bool) -> ClientOptions {
+    let mut options = ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_timeout(Duration::from_secs(120))
+        .with_pool_max_idle_per_host(64)
+        .with_allow_http(allow_http);
+    for der in config.trust.ca_certificates.iter().chain(&config.trust.jvm_certificates) {
+        if let Ok(certificate) = Certificate::from_der(der) {
+            options = options.with_root_certificate(certificate);
+        }
+    }
+    if let Some(proxy) = &config.proxy_url {
+        options = options.with_proxy_url(proxy);
+    }
+    options
+}
+
+fn s3_builder(config: &StoreConfig, endpoint: Option<&str>) -> Result<AmazonS3Builder, SinkError> {
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(&config.bucket)
         .with_region(&config.region)
-        .with_client_options(
-            ClientOptions::new()
-                .with_connect_timeout(Duration::from_secs(5))
-                .with_timeout(Duration::from_secs(120))
-                .with_pool_max_idle_per_host(64)
-                .with_allow_http(endpoint.is_some_and(|url| url.starts_with("http://"))),
-        )
+        .with_client_options(client_options(config, endpoint.is_some_and(|url| url.starts_with("http://"))))
         // upload.rs retries with its own deadline, backoff and throttling feedback; a second
         // retry loop inside the client would hide the store's answers from it.
-        .with_retry(RetryConfig { backoff: BackoffConfig::default(), max_retries: 0, retry_timeout: Duration::ZERO });
+        .with_retry(RetryConfig { backoff: BackoffConfig::default(), max_retries: 0, retry_timeout: Duration::ZERO })
+        .with_unsigned_payload(config.unsigned_payload);
     if let Some(url) = endpoint {
         builder = builder.with_endpoint(url).with_virtual_hosted_style_request(!config.path_style);
     }
+    if let Some(checksum) = config.checksum {
+        builder = builder.with_checksum_algorithm(checksum);
+    }
+    builder = with_encryption(builder, &config.encryption)?;
     builder = match credentials(config) {
         Some(keys) => {
             let builder = builder.with_access_key_id(keys.key).with_secret_access_key(keys.secret);
@@ -86,9 +127,24 @@ fn open_s3(config: &StoreConfig, endpoint: Option<&str>) -> Result<Store, SinkEr
         }
         None => with_credential_chain(builder),
     };
-    let store =
-        builder.build().map_err(|e| SinkError::config("store.url", format!("cannot configure the S3 client: {e}")))?;
-    Ok(Store::S3(Arc::new(store)))
+    Ok(builder)
+}
+
+fn with_encryption(builder: AmazonS3Builder, encryption: &Encryption) -> Result<AmazonS3Builder, SinkError> {
+    let key = |name: &str| name.parse::<AmazonS3ConfigKey>().expect("a key object_store 0.14 knows");
+    let kind = "aws_server_side_encryption";
+    Ok(match encryption {
+        Encryption::BucketDefault => builder,
+        Encryption::S3Managed => builder.with_config(key(kind), "AES256"),
+        Encryption::Kms { key_id, dual_layer } => {
+            let builder = builder.with_config(key(kind), if *dual_layer { "aws:kms:dsse" } else { "aws:kms" });
+            match key_id {
+                Some(id) => builder.with_config(key("aws_sse_kms_key_id"), id),
+                None => builder,
+            }
+        }
+        Encryption::Customer { key_base64 } => builder.with_ssec_encryption(key_base64.trim()),
+    })
 }
 
 /// The worker environment variables of the AWS default credential chain that object_store
@@ -150,6 +206,32 @@ pub fn credential_source(config: &StoreConfig) -> CredentialSource {
     }
 }
 
+/// Encryption, checksum, trust and proxy in a few words, for the start-up log (no secret).
+pub fn describe_settings(config: &StoreConfig) -> String {
+    let trust = &config.trust;
+    let mut text = format!("encryption {:?}", config.encryption);
+    if let Some(checksum) = config.checksum {
+        text.push_str(&format!(", checksum {checksum}"));
+    }
+    if config.unsigned_payload {
+        text.push_str(", unsigned payload");
+    }
+    if let Some(file) = &trust.ca_file {
+        text.push_str(&format!(", CAs of {}", file.display()));
+    }
+    if !trust.jvm_certificates.is_empty() || trust.jvm_skipped > 0 {
+        text.push_str(&format!(
+            ", {} CAs of the JVM's truststore ({} left out)",
+            trust.jvm_certificates.len(),
+            trust.jvm_skipped
+        ));
+    }
+    if config.proxy_url.is_some() {
+        text.push_str(", through s3.proxy.url");
+    }
+    text
+}
+
 /// The access key in use, for messages; never the secret.
 pub fn access_key_label(config: &StoreConfig) -> String {
     credentials(config).map(|keys| format!("'{}'", keys.key)).unwrap_or_else(|| "of the default AWS chain".into())
@@ -162,36 +244,73 @@ pub struct ProbeFailure {
     pub unreachable: bool,
 }
 
+/// The name the start-up probe creates (and at once aborts) a multipart upload under.
+const PROBE_NAME: &str = ".sinetstream-s3-sink-probe";
+const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Checks that the store answers and takes our credentials, naming the connector key to fix
-/// when it does not.
-pub async fn probe(store: &Store, config: &StoreConfig, prefix: &str) -> Result<(), ProbeFailure> {
-    let prefix = Path::from(prefix);
-    let objects = store.objects();
-    let listing = tokio::time::timeout(Duration::from_secs(20), objects.list_with_delimiter(Some(&prefix))).await;
-    let location = config.location_text();
-    match listing {
-        Ok(Ok(_)) => Ok(()),
-        Err(_) => Err(ProbeFailure {
-            error: SinkError::config("store.url", format!("{location} did not answer within 20 s")),
-            unreachable: true,
-        }),
-        Ok(Err(e)) => Err(probe_failure(&e, config)),
-    }
+/// when it does not. On S3 it starts a multipart upload with the headers of a payload object
+/// and aborts it: that needs only what uploads need (s3:PutObject, s3:AbortMultipartUpload,
+/// s3:PutObjectTagging with tags, the KMS key with SSE-KMS), checks the encryption and the
+/// other headers, and leaves nothing in the bucket.
+pub async fn probe(
+    store: &Store,
+    config: &StoreConfig,
+    prefix: &str,
+    attributes: &ObjectAttributes,
+) -> Result<(), ProbeFailure> {
+    let Store::S3(s3) = store else { return probe_listing(store, config, prefix).await };
+    let path = Path::from(prefix).join(PROBE_NAME);
+    let send_time = attributes.send_time_metadata.then_some("1970-01-01T00:00:00.000");
+    let options = attributes.multipart_options(FileKind::Payload, send_time);
+    let id = within_timeout(config, s3.create_multipart_opts(&path, options))
+        .await?
+        .map_err(|e| probe_failure(&e, config, "CreateMultipartUpload"))?;
+    within_timeout(config, s3.abort_multipart(&path, &id))
+        .await?
+        .map_err(|e| probe_failure(&e, config, "AbortMultipartUpload"))
 }
 
-fn probe_failure(error: &object_store::Error, config: &StoreConfig) -> ProbeFailure {
+/// Checks that the store answers to a listing under `prefix` (what verify needs).
+pub async fn probe_listing(store: &Store, config: &StoreConfig, prefix: &str) -> Result<(), ProbeFailure> {
+    let prefix = Path::from(prefix);
+    let objects = store.objects();
+    within_timeout(config, objects.list_with_delimiter(Some(&prefix)))
+        .await?
+        .map(|_| ())
+        .map_err(|e| probe_failure(&e, config, "ListObjectsV2"))
+}
+
+async fn within_timeout<T>(
+    config: &StoreConfig,
+    request: impl std::future::Future<Output = T>,
+) -> Result<T, ProbeFailure> {
+    tokio::time::timeout(PROBE_TIMEOUT, request).await.map_err(|_| ProbeFailure {
+        error: SinkError::config(
+            "store.url",
+            format!("{} did not answer within {PROBE_TIMEOUT:?}", config.location_text()),
+        ),
+        unreachable: true,
+    })
+}
+
+fn probe_failure(error: &object_store::Error, config: &StoreConfig, request: &str) -> ProbeFailure {
     let location = config.location_text();
     let text = describe(error);
     let refused = || {
         SinkError::config(
             "aws.secret.access.key",
-            format!("{location} refused the credentials of access key {}: {text}", access_key_label(config)),
+            format!(
+                "{location} refused {request} with the credentials of access key {}: {text}",
+                access_key_label(config)
+            ),
         )
     };
     let no_bucket =
         || SinkError::config("s3.bucket.name", format!("bucket '{}' does not exist at {location}", config.bucket));
     let failure = |error| ProbeFailure { error, unreachable: false };
     match error {
+        _ if text.contains("invalid peer certificate") => failure(untrusted_certificate(config, &text)),
         object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
             failure(refused())
         }
@@ -200,11 +319,47 @@ fn probe_failure(error: &object_store::Error, config: &StoreConfig) -> ProbeFail
         _ if ["SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied"].iter().any(|c| text.contains(c)) => {
             failure(refused())
         }
+        _ if text.contains("status code: 4") => failure(SinkError::config(
+            key_of_refusal(&text),
+            format!("{location} refused {request} as the connector's uploads will make it: {text}"),
+        )),
         _ => ProbeFailure {
             error: SinkError::config("store.url", format!("cannot reach {location}: {text}")),
             unreachable: true,
         },
     }
+}
+
+/// The key whose header a store's 4xx answer is about, by its S3 error code.
+fn key_of_refusal(text: &str) -> &'static str {
+    const BY_CODE: [(&str, &str); 6] = [
+        ("InvalidStorageClass", "s3.storage.class"),
+        ("InvalidTag", "s3.object.tagging"),
+        ("KMS.", "s3.sse.kms.key.id"),
+        ("KMS", "s3.sse.type"),
+        ("Encryption", "s3.sse.type"),
+        ("Checksum", "s3.checksum.algorithm"),
+    ];
+    BY_CODE.iter().find(|(code, _)| text.contains(code)).map_or("store.url", |(_, key)| key)
+}
+
+/// The store's TLS certificate was refused: what was trusted, and rustls' reason.
+fn untrusted_certificate(config: &StoreConfig, text: &str) -> SinkError {
+    let trust = &config.trust;
+    let ca_file = match &trust.ca_file {
+        Some(path) => format!("the {} certificate(s) of {}", trust.ca_certificates.len(), path.display()),
+        None => "no s3.ssl.ca.file".to_string(),
+    };
+    let reason = text.split("invalid peer certificate: ").nth(1).unwrap_or(text);
+    SinkError::config(
+        "s3.ssl.ca.file",
+        format!(
+            "the TLS certificate of {} was refused: {reason}. Trusted were the system's CAs, {} of the JVM's \
+             truststore and {ca_file}; for a private CA, give its PEM file as s3.ssl.ca.file. Whole error: {text}",
+            config.location_text(),
+            trust.jvm_certificates.len(),
+        ),
+    )
 }
 
 /// The error and every cause under it, each said once: a TLS failure names the certificate

@@ -3,23 +3,27 @@
 //! of a multipart upload that failed or was cancelled, and what the store's answers tell the
 //! concurrency controller. Nothing else in the engine talks to the store while uploading.
 
+use crate::attributes::ObjectAttributes;
 use crate::concurrency::UploadSlots;
 use crate::error::SinkError;
 use crate::logging::EveryInterval;
 use crate::metrics::Metrics;
+use crate::objects::ObjectFile;
 use crate::store::{describe, Store};
 use crate::task_log;
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use log::Level;
 use object_store::aws::AmazonS3;
 use object_store::client::HttpError;
 use object_store::local::LocalFileSystem;
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
-use object_store::{MultipartId, ObjectStoreExt, PutPayload};
+use object_store::{MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// A dropped connection or a store that was briefly busy usually answers the next try.
@@ -49,11 +53,19 @@ pub struct Uploader {
     slots: Arc<UploadSlots>,
     part_size: usize,
     retry_timeout: Duration,
+    attributes: ObjectAttributes,
     metrics: Arc<Metrics>,
     context: Arc<str>,
     retry_summary: EveryInterval,
+    /// Some upload failed since one last succeeded: the next success says the store is back.
+    failing: AtomicBool,
     /// Multipart uploads whose abort failed; tried again before the next attempts.
     unaborted: Mutex<Vec<(Path, MultipartId)>>,
+    /// Uploads waiting out a backoff after the store did not answer or failed; the first
+    /// success wakes them, so a store that is back gets its backlog at once instead of after
+    /// up to MAX_BACKOFF (throttled uploads keep their backoff).
+    backing_off: AtomicUsize,
+    store_answered: Notify,
 }
 
 pub struct UploadSettings {
@@ -61,6 +73,7 @@ pub struct UploadSettings {
     pub retry_timeout: Duration,
     pub concurrency_floor: usize,
     pub concurrency: usize,
+    pub attributes: ObjectAttributes,
 }
 
 #[derive(Debug)]
@@ -114,10 +127,14 @@ impl Uploader {
             slots: UploadSlots::shared(location, settings.concurrency_floor, settings.concurrency),
             part_size: settings.part_size,
             retry_timeout: settings.retry_timeout,
+            attributes: settings.attributes.clone(),
             metrics,
             context,
             retry_summary: EveryInterval::new(RETRY_SUMMARY_INTERVAL),
+            failing: AtomicBool::new(false),
             unaborted: Mutex::new(Vec::new()),
+            backing_off: AtomicUsize::new(0),
+            store_answered: Notify::new(),
         }
     }
 
@@ -125,9 +142,10 @@ impl Uploader {
         &self.slots
     }
 
-    /// Stores `data` under `key`, retrying until it is stored, fails for a reason no retry
-    /// can fix, or `upload.retry.timeout.ms` has passed since its first attempt.
-    pub async fn upload(&self, key: &str, data: Bytes, cancel: &CancellationToken) -> Result<(), UploadError> {
+    /// Stores the file, retrying until it is stored, fails for a reason no retry can fix, or
+    /// `upload.retry.timeout.ms` has passed since its first attempt.
+    pub async fn upload(&self, file: &ObjectFile, cancel: &CancellationToken) -> Result<(), UploadError> {
+        let (key, data) = (file.key.as_str(), &file.data);
         let slot = tokio::select! {
             biased;
             _ = cancel.cancelled() => return Err(UploadError::Cancelled),
@@ -141,10 +159,16 @@ impl Uploader {
         loop {
             self.abort_leftovers().await;
             let started = Instant::now();
-            let failure = match self.attempt(&path, &data, cancel).await {
+            let failure = match self.attempt(&path, file, cancel).await {
                 Ok(()) => {
                     self.metrics.upload_took(started.elapsed());
-                    if attempt == 1 && !self.is_multipart(&data) {
+                    if self.backing_off.load(Ordering::Relaxed) > 0 {
+                        self.store_answered.notify_waiters();
+                    }
+                    if attempt > 1 {
+                        self.log_recovery(key, attempt, first_attempt);
+                    }
+                    if attempt == 1 && !self.is_multipart(data) {
                         slot.completed();
                     }
                     return Ok(());
@@ -163,10 +187,17 @@ impl Uploader {
                 }
             }
             self.log_retry(key, attempt, delay, &failure);
-            tokio::select! {
+            let wake_early = failure.class != FailureClass::Throttled;
+            self.backing_off.fetch_add(1, Ordering::Relaxed);
+            let waited = tokio::select! {
                 biased;
-                _ = cancel.cancelled() => return Err(UploadError::Cancelled),
-                _ = tokio::time::sleep(delay) => {}
+                _ = cancel.cancelled() => None,
+                _ = self.store_answered.notified(), if wake_early => Some(()),
+                _ = tokio::time::sleep(delay) => Some(()),
+            };
+            self.backing_off.fetch_sub(1, Ordering::Relaxed);
+            if waited.is_none() {
+                return Err(UploadError::Cancelled);
             }
             Metrics::add(&self.metrics.retries, 1);
             backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -178,59 +209,86 @@ impl Uploader {
         matches!(self.store, Store::S3(_)) && data.len() > self.part_size
     }
 
-    async fn attempt(&self, path: &Path, data: &Bytes, cancel: &CancellationToken) -> Result<(), AttemptError> {
+    /// One attempt. A cancellation stops it between requests; a request already sent is
+    /// awaited (bounded by the client's timeout), never dropped halfway: a dropped request
+    /// may still be carried out by the store after the task has stopped, or leave a part
+    /// behind an abort.
+    async fn attempt(&self, path: &Path, file: &ObjectFile, cancel: &CancellationToken) -> Result<(), AttemptError> {
+        if cancel.is_cancelled() {
+            return Err(AttemptError::Cancelled);
+        }
+        let data = &file.data;
         match &self.store {
-            Store::S3(s3) if data.len() > self.part_size => self.put_multipart(s3, path, data, cancel).await,
+            Store::S3(s3) if data.len() > self.part_size => self.put_multipart(s3, path, file, cancel).await,
             Store::S3(s3) => {
                 Metrics::add(&self.metrics.put_requests, 1);
-                let put = s3.put(path, PutPayload::from(data.clone()));
-                tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => Err(AttemptError::Cancelled),
-                    done = put => done.map(|_| ()).map_err(AttemptError::from),
-                }
+                let options = self.attributes.put_options(file.kind, file.send_time.as_deref());
+                s3.put_opts(path, PutPayload::from(data.clone()), options).await?;
+                Ok(())
             }
             Store::Directory(dir) => put_file(dir, path, data).await,
         }
     }
 
     /// One multipart upload with parallel parts. Whatever ends it early (a failed part, the
-    /// task stopping) aborts it, so the store keeps no parts nobody will complete.
+    /// task stopping) aborts it once the parts in flight are answered, so the store keeps no
+    /// parts nobody will complete.
     async fn put_multipart(
         &self,
         s3: &AmazonS3,
         path: &Path,
-        data: &Bytes,
+        file: &ObjectFile,
         cancel: &CancellationToken,
     ) -> Result<(), AttemptError> {
         Metrics::add(&self.metrics.multipart_requests, 1);
-        let id = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => return Err(AttemptError::Cancelled),
-            id = s3.create_multipart(path) => id?,
-        };
-        let sent = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => Err(AttemptError::Cancelled),
-            sent = self.send_parts(s3, path, &id, data) => sent,
-        };
+        let options = self.attributes.multipart_options(file.kind, file.send_time.as_deref());
+        let id = s3.create_multipart_opts(path, options).await?;
+        let sent = self.send_parts(s3, path, &id, &file.data, cancel).await;
         if sent.is_err() {
             self.abort(s3, path, id).await;
         }
         sent
     }
 
-    async fn send_parts(&self, s3: &AmazonS3, path: &Path, id: &MultipartId, data: &Bytes) -> Result<(), AttemptError> {
-        let parts: Vec<_> = (0..data.len())
-            .step_by(self.part_size)
-            .enumerate()
-            .map(|(index, start)| {
-                let part = PutPayload::from(data.slice(start..(start + self.part_size).min(data.len())));
-                Metrics::add(&self.metrics.multipart_requests, 1);
-                s3.put_part(path, id, index, part)
-            })
-            .collect();
-        let parts: Vec<PartId> = futures::stream::iter(parts).buffered(PARALLEL_PARTS).try_collect().await?;
+    async fn send_parts(
+        &self,
+        s3: &AmazonS3,
+        path: &Path,
+        id: &MultipartId,
+        data: &Bytes,
+        cancel: &CancellationToken,
+    ) -> Result<(), AttemptError> {
+        let failed = AtomicBool::new(false);
+        let failed = &failed;
+        let parts = (0..data.len()).step_by(self.part_size).enumerate().map(|(index, start)| async move {
+            if cancel.is_cancelled() || failed.load(Ordering::Relaxed) {
+                return Err(AttemptError::Cancelled);
+            }
+            Metrics::add(&self.metrics.multipart_requests, 1);
+            let part = PutPayload::from(data.slice(start..(start + self.part_size).min(data.len())));
+            let answer = s3.put_part(path, id, index, part).await;
+            failed.fetch_or(answer.is_err(), Ordering::Relaxed);
+            Ok(answer?)
+        });
+        // Every part is awaited, also after one failed: parts not yet sent then end at once.
+        let answers: Vec<Result<PartId, AttemptError>> =
+            futures::stream::iter(parts).buffered(PARALLEL_PARTS).collect().await;
+        // The first real failure, rather than the parts it kept from being sent.
+        let mut parts = Vec::with_capacity(answers.len());
+        let mut skipped = false;
+        for answer in answers {
+            match answer {
+                Ok(part) => parts.push(part),
+                Err(AttemptError::Cancelled) => skipped = true,
+                Err(failure) => return Err(failure),
+            }
+        }
+        if skipped {
+            return Err(AttemptError::Cancelled);
+        }
+        if cancel.is_cancelled() {
+            return Err(AttemptError::Cancelled);
+        }
         Metrics::add(&self.metrics.multipart_requests, 1);
         s3.complete_multipart(path, id, parts).await?;
         Ok(())
@@ -280,6 +338,7 @@ impl Uploader {
     /// interval, so a long outage gives one line per interval.
     fn log_retry(&self, key: &str, attempt: u32, delay: Duration, failure: &AttemptFailure) {
         let summary = &failure.summary;
+        self.failing.store(true, Ordering::Relaxed);
         task_log!(
             self.context,
             Level::Debug,
@@ -295,6 +354,17 @@ impl Uploader {
                  {summary}"
             );
         }
+    }
+
+    /// The first upload that succeeds after failures says so, once until uploads fail again.
+    fn log_recovery(&self, key: &str, attempt: u32, first_attempt: Instant) {
+        let elapsed = first_attempt.elapsed().as_secs_f64();
+        let level = if self.failing.swap(false, Ordering::Relaxed) { Level::Info } else { Level::Debug };
+        task_log!(
+            self.context,
+            level,
+            "upload of {key} succeeded at attempt {attempt}, {elapsed:.1} s after its first"
+        );
     }
 
     fn give_up(&self, key: &str, attempt: u32, first_attempt: Instant, failure: &AttemptFailure) -> SinkError {

@@ -440,7 +440,7 @@ fn header(config: &SinkConfig, plan: &Plan) -> String {
 
 /// Every key under the checked topics' directories, timestamp objects with their line count.
 async fn list_objects(store: &Store, config: &SinkConfig, plan: &Plan) -> Result<Vec<Listed>, SinkError> {
-    store::probe(store, &config.store, &config.naming.topics_dir).await.map_err(|failure| failure.error)?;
+    store::probe_listing(store, &config.store, &config.naming.topics_dir).await.map_err(|failure| failure.error)?;
     let store = &*store.objects();
     let topics_dir = &config.naming.topics_dir;
     let prefixes: Vec<Option<Path>> = match &plan.topics {

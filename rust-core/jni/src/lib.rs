@@ -4,7 +4,9 @@
 //!
 //! What crosses: the configuration and validation results as `String[]` of alternating
 //! keys and values; record batches, partition lists and offsets in the layouts of `wire.rs`.
+//! The engine's log lines go to Java through `logging.rs`.
 
+mod logging;
 mod verify;
 mod wire;
 
@@ -308,4 +310,36 @@ pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeSink_nativeVersion
     _class: JClass,
 ) -> jstring {
     guarded(&mut env, std::ptr::null_mut(), |env| Ok(env.new_string(env!("CARGO_PKG_VERSION"))?.into_raw()))
+}
+
+/// Waits up to `timeout_ms` for the engine's log lines: `String[] {level, module, context, message, ...}`.
+#[no_mangle]
+pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeLogBridge_nativeDrainLogs(
+    mut env: JNIEnv,
+    _class: JClass,
+    timeout_ms: jlong,
+) -> jobjectArray {
+    guarded(&mut env, std::ptr::null_mut(), |env| string_array(env, &logging::drain(timeout_ms)))
+}
+
+/// The levels Java's loggers enable, `String[] {module, level, ...}`; installs the logger.
+#[no_mangle]
+pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeLogBridge_nativeSetLogLevels(
+    mut env: JNIEnv,
+    _class: JClass,
+    levels: JObjectArray,
+) {
+    guarded(&mut env, (), |env| {
+        logging::set_levels(&strings_of(env, &levels)?);
+        Ok(())
+    })
+}
+
+/// The engine modules that log.
+#[no_mangle]
+pub extern "C" fn Java_org_sinetstream_kafka_connect_s3_NativeLogBridge_nativeLogModules(
+    mut env: JNIEnv,
+    _class: JClass,
+) -> jobjectArray {
+    guarded(&mut env, std::ptr::null_mut(), |env| string_array(env, &logging::modules()))
 }

@@ -8,8 +8,9 @@ mod keys;
 mod sinetstream;
 mod store;
 
-pub use store::{StoreConfig, StoreLocation};
+pub use store::{Encryption, RoleConfig, StoreConfig, StoreLocation, Trust};
 
+use crate::attributes::ObjectAttributes;
 use crate::error::SinkError;
 use crate::joda::JodaPattern;
 use crate::naming::Naming;
@@ -32,6 +33,8 @@ pub enum TimestampExtractor {
 #[derive(Debug, Clone)]
 pub struct SinkConfig {
     pub store: StoreConfig,
+    /// Content-Type, metadata, tags and storage class of the objects (S3 stores only).
+    pub attributes: ObjectAttributes,
     pub naming: Naming,
     pub timestamp_extractor: TimestampExtractor,
     pub flush_size: usize,
@@ -56,9 +59,11 @@ impl SinkConfig {
     pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, SinkError> {
         let keys = Keys::new(map);
         let (write_payload, write_timestamp) = read_objects(&keys)?;
+        let naming = read_naming(&keys)?;
         let config = SinkConfig {
             store: store::read_store(&keys)?,
-            naming: read_naming(&keys)?,
+            attributes: store::read_attributes(&keys, &naming.payload_extension)?,
+            naming,
             timestamp_extractor: read_extractor(&keys)?,
             flush_size: keys.number("flush.size")?,
             rotate_interval_ms: Some(keys.number("rotate.interval.ms")?).filter(|ms: &i64| *ms > 0),
@@ -306,6 +311,103 @@ mod tests {
         assert!(config(&[("topics", &format!("{long_topic},x"))]).is_ok(), "249-character topic names fit");
         assert_eq!(key_of(config(&[("topics", &long_topic), ("topics.dir", &long_dir)])), "topics");
     }
+
+    #[test]
+    fn encryption_checksum_and_signing_are_read() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.store.encryption, Encryption::BucketDefault);
+        assert_eq!((c.store.checksum, c.store.unsigned_payload, c.store.role.is_none()), (None, false, true));
+        let kms = config(&[("s3.sse.type", "aws:kms:dsse"), ("s3.sse.kms.key.id", "alias/lab")]).unwrap();
+        assert_eq!(kms.store.encryption, Encryption::Kms { key_id: Some("alias/lab".into()), dual_layer: true });
+        assert_eq!(config(&[("s3.sse.type", "AES256")]).unwrap().store.encryption, Encryption::S3Managed);
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let sse_c = config(&[("s3.sse.customer.key", key)]).unwrap();
+        assert_eq!(sse_c.store.encryption, Encryption::Customer { key_base64: key.into() });
+        assert!(!format!("{:?}", sse_c.store).contains(key), "the SSE-C key is printed");
+        let checksum = config(&[("s3.checksum.algorithm", "crc64nvme"), ("s3.unsigned.payload", "true")]).unwrap();
+        assert_eq!(checksum.store.checksum, Some(object_store::aws::Checksum::CRC64NVME));
+        assert!(checksum.store.unsigned_payload);
+        assert_eq!(key_of(config(&[("s3.checksum.algorithm", "crc32c")])), "s3.checksum.algorithm");
+        assert_eq!(key_of(config(&[("s3.sse.type", "sse-c")])), "s3.sse.type");
+    }
+
+    #[test]
+    fn a_role_proxy_and_object_attributes_are_read() {
+        let c = config(&[
+            ("aws.sts.role.arn", "arn:aws:iam::123456789012:role/sink"),
+            ("aws.sts.role.external.id", "lab-42"),
+            ("s3.proxy.url", "http://proxy.example:3128"),
+            ("format.bytearray.extension", ".jpeg"),
+            ("s3.object.metadata", "send-time"),
+            ("s3.object.tagging", "project=sensor"),
+            ("s3.storage.class", "STANDARD_IA"),
+        ])
+        .unwrap();
+        let role = c.store.role.unwrap();
+        assert_eq!(
+            (role.arn.as_str(), role.external_id.as_deref()),
+            ("arn:aws:iam::123456789012:role/sink", Some("lab-42"))
+        );
+        assert_eq!((role.session_name.as_str(), role.sts_endpoint), ("sinetstream-s3-sink", None));
+        assert_eq!(c.store.proxy_url.as_deref(), Some("http://proxy.example:3128/"));
+        assert_eq!(c.attributes.payload_content_type, "image/jpeg");
+        assert!(c.attributes.send_time_metadata);
+        assert_eq!(c.attributes.tags, vec![("project".to_string(), "sensor".to_string())]);
+        assert_eq!(c.attributes.storage_class.as_deref(), Some("STANDARD_IA"));
+        let typed = config(&[("format.bytearray.extension", ".jpeg"), ("s3.content.type", "image/x-lab")]).unwrap();
+        assert_eq!(typed.attributes.payload_content_type, "image/x-lab", "s3.content.type wins");
+        assert_eq!(key_of(config(&[("s3.object.tagging", "a&b")])), "s3.object.tagging");
+        assert_eq!(key_of(config(&[("s3.proxy.url", "socks5://proxy:1080")])), "s3.proxy.url");
+        let hidden = config(&[("s3.proxy.url", "http://user:hunter2@proxy:3128")]).unwrap_err();
+        assert!(matches!(&hidden, SinkError::Config { key, .. } if key == "s3.proxy.url"));
+        assert!(!hidden.to_string().contains("hunter2"), "{hidden}");
+        assert_eq!(
+            key_of(config(&[("aws.sts.role.arn", "r"), ("aws.sts.config.endpoint", "sts")])),
+            "aws.sts.config.endpoint"
+        );
+    }
+
+    #[test]
+    fn ca_files_are_checked_certificate_by_certificate() {
+        crate::allowed_paths::allow_for_tests();
+        let dir = tempfile::tempdir_in("/tmp").unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let good = write("good.pem", TEST_CA);
+        let c = config(&[("s3.ssl.ca.file", &good)]).unwrap();
+        assert_eq!(c.store.trust.ca_certificates.len(), 1);
+        let bad_second = write(
+            "bad.pem",
+            &format!("{TEST_CA}-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----\n"),
+        );
+        let error = config(&[("s3.ssl.ca.file", &bad_second)]).unwrap_err().to_string();
+        assert!(
+            error.contains("s3.ssl.ca.file") && error.contains("certificate 2") && error.contains("bad.pem"),
+            "{error}"
+        );
+        let empty = write("empty.pem", "not a certificate\n");
+        assert!(config(&[("s3.ssl.ca.file", &empty)]).unwrap_err().to_string().contains("no PEM certificate"));
+        let missing = dir.path().join("missing.pem").display().to_string();
+        assert!(config(&[("s3.ssl.ca.file", &missing)]).unwrap_err().to_string().contains("cannot read"));
+        assert_eq!(key_of(config(&[("s3.ssl.ca.file", "/etc/ssl/certs/ca-certificates.crt")])), "s3.ssl.ca.file");
+    }
+
+    #[test]
+    fn the_jvm_cas_are_taken_when_enabled_and_bad_ones_left_out() {
+        let junk = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----\n";
+        let pem = format!("{TEST_CA}{junk}");
+        let c = config(&[("s3.ssl.jvm.truststore.pem", &pem)]).unwrap();
+        assert_eq!((c.store.trust.jvm_certificates.len(), c.store.trust.jvm_skipped), (1, 1));
+        let off = config(&[("s3.ssl.jvm.truststore.pem", &pem), ("s3.ssl.jvm.truststore.enabled", "false")]).unwrap();
+        assert!(off.store.trust.jvm_certificates.is_empty());
+    }
+
+    /// A self-signed CA made for these tests (openssl req -x509 -newkey ec -pkeyopt
+    /// ec_paramgen_curve:P-256 -subj /CN=sinets3-test-ca -days 36500).
+    const TEST_CA: &str = include_str!("../../tests/fixtures/test-ca.pem");
 
     #[test]
     fn separator_escapes() {

@@ -24,6 +24,7 @@ final class CombinationChecks {
     }
     problems.addAll(objectKeys(config));
     problems.addAll(uploads(config));
+    problems.addAll(store(config));
     problems.addAll(errantRecords(config));
     return problems;
   }
@@ -68,6 +69,74 @@ final class CombinationChecks {
     if (decompressed > inflight) {
       problems.add(new String[] {S3SinkConfig.MAX_DECOMPRESSED_CONFIG, decompressed
           + " is above upload.max.inflight.bytes (" + inflight + "): one message could exceed the memory bound"});
+    }
+    return problems;
+  }
+
+  /**
+   * Store settings that cannot work where the objects go: S3's request headers mean nothing
+   * to a file:// store, and secrets (an SSE-C key) or an unsigned body must not cross plain
+   * http://.
+   */
+  private static List<String[]> store(S3SinkConfig config) {
+    List<String[]> problems = new ArrayList<>();
+    String url = config.getString(S3SinkConfig.STORE_URL_CONFIG).trim().toLowerCase(java.util.Locale.ROOT);
+    boolean files = url.startsWith("file:");
+    boolean plainHttp = url.startsWith("http:");
+    String sseType = config.getString(StoreOptions.SSE_TYPE_CONFIG);
+    boolean customerKey = !config.getPassword(StoreOptions.CUSTOMER_KEY_CONFIG).value().isEmpty();
+    boolean roleArn = !config.getString(StoreOptions.ROLE_ARN_CONFIG).isEmpty();
+    if (files) {
+      String[][] s3Only = {
+          {StoreOptions.SSE_TYPE_CONFIG, "none".equals(sseType) ? "" : sseType},
+          {StoreOptions.KMS_KEY_CONFIG, config.getString(StoreOptions.KMS_KEY_CONFIG)},
+          {StoreOptions.CUSTOMER_KEY_CONFIG, customerKey ? "set" : ""},
+          {StoreOptions.CONTENT_TYPE_CONFIG, config.getString(StoreOptions.CONTENT_TYPE_CONFIG)},
+          {StoreOptions.METADATA_CONFIG, String.join(",", config.getList(StoreOptions.METADATA_CONFIG))},
+          {StoreOptions.TAGGING_CONFIG, config.getString(StoreOptions.TAGGING_CONFIG)},
+          {StoreOptions.STORAGE_CLASS_CONFIG, config.getString(StoreOptions.STORAGE_CLASS_CONFIG)},
+          {StoreOptions.CHECKSUM_CONFIG, "none".equals(config.getString(StoreOptions.CHECKSUM_CONFIG)) ? ""
+              : config.getString(StoreOptions.CHECKSUM_CONFIG)},
+          {StoreOptions.UNSIGNED_PAYLOAD_CONFIG,
+              config.getBoolean(StoreOptions.UNSIGNED_PAYLOAD_CONFIG) ? "true" : ""},
+          {StoreOptions.ROLE_ARN_CONFIG, config.getString(StoreOptions.ROLE_ARN_CONFIG)},
+          {StoreOptions.CA_FILE_CONFIG, config.getString(StoreOptions.CA_FILE_CONFIG)},
+          {StoreOptions.PROXY_CONFIG, config.getString(StoreOptions.PROXY_CONFIG)}};
+      for (String[] setting : s3Only) {
+        if (!setting[1].isEmpty()) {
+          problems.add(new String[] {setting[0], "an S3 setting: a file:// store (store.url) writes plain files, "
+              + "which keep no encryption, content type, metadata, tags, storage class or checksum, and makes no "
+              + "requests; leave it empty"});
+        }
+      }
+      return problems;
+    }
+    if (customerKey && !"none".equals(sseType)) {
+      problems.add(new String[] {StoreOptions.CUSTOMER_KEY_CONFIG, "SSE-C cannot be combined with s3.sse.type="
+          + sseType + ": an object has one kind of server-side encryption; set s3.sse.type=none"});
+    }
+    if (customerKey && plainHttp) {
+      problems.add(new String[] {StoreOptions.CUSTOMER_KEY_CONFIG, "SSE-C sends the key with every request: "
+          + "only over https://, not to " + config.getString(S3SinkConfig.STORE_URL_CONFIG)});
+    }
+    if (!config.getString(StoreOptions.KMS_KEY_CONFIG).isEmpty() && !sseType.startsWith("aws:kms")) {
+      problems.add(new String[] {StoreOptions.KMS_KEY_CONFIG, "a KMS key needs s3.sse.type=aws:kms or "
+          + "aws:kms:dsse (now " + sseType + ")"});
+    }
+    if (config.getBoolean(StoreOptions.UNSIGNED_PAYLOAD_CONFIG) && plainHttp) {
+      problems.add(new String[] {StoreOptions.UNSIGNED_PAYLOAD_CONFIG, "an unsigned body over plain http:// could "
+          + "be changed on the way unnoticed: only with an https:// store.url"});
+    }
+    if (!config.getList(StoreOptions.METADATA_CONFIG).isEmpty()
+        && !config.getList(S3SinkConfig.OBJECTS_CONFIG).contains("payload")) {
+      problems.add(new String[] {StoreOptions.METADATA_CONFIG, "goes on payload objects, which sink.objects does "
+          + "not write"});
+    }
+    if (!roleArn && !config.getString(StoreOptions.EXTERNAL_ID_CONFIG).isEmpty()) {
+      problems.add(new String[] {StoreOptions.EXTERNAL_ID_CONFIG, "only used with aws.sts.role.arn, which is empty"});
+    }
+    if (!roleArn && !config.getString(StoreOptions.STS_ENDPOINT_CONFIG).isEmpty()) {
+      problems.add(new String[] {StoreOptions.STS_ENDPOINT_CONFIG, "only used with aws.sts.role.arn, which is empty"});
     }
     return problems;
   }

@@ -44,9 +44,11 @@ final class NativeSink implements AutoCloseable {
 
   /**
    * Starts an engine; fails with the connector key at fault. {@code context} names the task in
-   * the engine's log lines, as Connect's MDC does ("s3-sink|task-0").
+   * the engine's log lines, as Connect's MDC does ("s3-sink|task-0"); the lines reach SLF4J
+   * through {@link NativeLogBridge}.
    */
   static NativeSink open(Map<String, String> config, String context) {
+    NativeLogBridge.start();
     return new NativeSink(nativeOpen(pairs(config), context));
   }
 
@@ -60,7 +62,9 @@ final class NativeSink implements AutoCloseable {
     return Collections.unmodifiableMap(problems);
   }
 
-  private static String[] pairs(Map<String, String> config) {
+  /** The pairs the engine reads: the config, with the JVM's CAs where the store needs them. */
+  private static String[] pairs(Map<String, String> settings) {
+    Map<String, String> config = JvmTrust.addTo(settings);
     String[] flat = new String[config.size() * 2];
     int i = 0;
     for (Map.Entry<String, String> entry : config.entrySet()) {

@@ -143,6 +143,7 @@ public final class S3SinkConfig extends AbstractConfig {
     defineLayout(def);
     defineContent(def);
     defineUploads(def);
+    StoreOptions.defineAttributes(def);
     return SinetStreamConfig.define(def, SINETSTREAM_GROUP, defineSinetStreamBasics(def));
   }
 
@@ -160,6 +161,7 @@ public final class S3SinkConfig extends AbstractConfig {
         Width.MEDIUM, "Access key");
     def.define(SECRET_KEY_CONFIG, Type.PASSWORD, "", Importance.HIGH, SECRET_KEY_DOC, STORE_GROUP, ++order,
         Width.MEDIUM, "Secret key");
+    StoreOptions.defineConnection(def, STORE_GROUP, order);
   }
 
   private static void defineLayout(ConfigDef def) {

@@ -38,6 +38,7 @@ public class SinetStreamS3SinkTask extends SinkTask {
   private List<SinkRecord> waiting = new ArrayList<>();
   private final Set<TopicPartition> pausedForMemory = new HashSet<>();
   private CommitLog commitLog;
+  private TaskMetrics metrics;
 
   @Override
   public String version() {
@@ -52,8 +53,15 @@ public class SinetStreamS3SinkTask extends SinkTask {
       throw new ConnectException(problems.get(0)[0] + ": " + problems.get(0)[1]);
     }
     reporter = errantRecordReporter();
-    sink = NativeSink.open(config.toNativeConfig(), taskContext());
-    commitLog = new CommitLog(sink);
+    String taskContext = taskContext();
+    sink = NativeSink.open(config.toNativeConfig(), taskContext);
+    try {
+      commitLog = new CommitLog(sink);
+      metrics = TaskMetrics.register(sink, taskContext, props);
+    } catch (RuntimeException e) {
+      stop();
+      throw e;
+    }
   }
 
   private ErrantRecordReporter errantRecordReporter() {
@@ -140,6 +148,7 @@ public class SinetStreamS3SinkTask extends SinkTask {
       }
     }
     commitLog.committing(durable);
+    metrics.committed(durable);
     return durable;
   }
 
@@ -168,12 +177,17 @@ public class SinetStreamS3SinkTask extends SinkTask {
     }
     waiting.removeIf(record -> partitions.contains(SourcePosition.of(record).tp));
     pausedForMemory.removeAll(partitions);
+    metrics.forget(partitions);
     sink.closePartitions(RecordBatchCodec.encodePartitions(partitions));
   }
 
   @Override
   public void stop() {
     waiting.clear();
+    if (metrics != null) {
+      metrics.unregister();
+      metrics = null;
+    }
     if (sink != null) {
       sink.close();
       sink = null;

@@ -32,7 +32,7 @@ public class NativeRoundTripTest {
   private static final long RECORD_MILLIS = 1_650_245_025_200L;
   private static final String DIR = "topics/sinetstream.sensor/year=2022/month=04/day=18/hour=10/";
 
-  private static Map<String, String> fileStore(Path dir) {
+  static Map<String, String> fileStore(Path dir) {
     Map<String, String> props = new HashMap<>();
     props.put("s3.bucket.name", "mybucket");
     props.put("store.url", dir.toUri().toString());
@@ -41,7 +41,7 @@ public class NativeRoundTripTest {
     return props;
   }
 
-  private static SinkRecord record(long offset, byte[] value) {
+  static SinkRecord record(long offset, byte[] value) {
     return new SinkRecord("sinetstream.sensor", 0, null, null, null, value, offset, RECORD_MILLIS,
         TimestampType.CREATE_TIME);
   }
@@ -184,6 +184,15 @@ public class NativeRoundTripTest {
     context.assigned.add(tp);
     SinetStreamS3SinkTask task = new SinetStreamS3SinkTask();
     task.initialize(context);
+    task.start(unansweringStore());
+    task.put(recordsOverMemory());
+    assertEquals(Collections.singleton(tp), context.paused);
+    assertEquals(Long.valueOf(250L), context.timeout);
+    task.stop();
+  }
+
+  /** An S3 store that does not answer (nothing listens on the discard port), 1 MiB of memory. */
+  static Map<String, String> unansweringStore() {
     Map<String, String> props = new HashMap<>();
     props.put("s3.bucket.name", "mybucket");
     props.put("store.url", "http://127.0.0.1:9");
@@ -191,15 +200,16 @@ public class NativeRoundTripTest {
     props.put("aws.secret.access.key", "never-shown-secret-123");
     props.put("upload.max.inflight.bytes", String.valueOf(1024 * 1024));
     props.put("sinetstream.max.decompressed.bytes", String.valueOf(1024 * 1024));
-    task.start(props);
+    return props;
+  }
+
+  /** 30 records of 100 KiB: about three times the memory of {@link #unansweringStore()}. */
+  static List<SinkRecord> recordsOverMemory() {
     List<SinkRecord> records = new java.util.ArrayList<>();
     for (int i = 0; i < 30; i++) {
       records.add(record(i, SinetStreamMessages.v3(SEND_MICROS, new byte[100 * 1024])));
     }
-    task.put(records);
-    assertEquals(Collections.singleton(tp), context.paused);
-    assertEquals(Long.valueOf(250L), context.timeout);
-    task.stop();
+    return records;
   }
 
   /** The parts of Connect's task context the task uses; records rewinds and pauses. */
@@ -248,7 +258,7 @@ public class NativeRoundTripTest {
     public void requestCommit() {}
   }
 
-  private static Long waitForCommittable(NativeSink sink, TopicPartition tp, long wanted) throws InterruptedException {
+  static Long waitForCommittable(NativeSink sink, TopicPartition tp, long wanted) throws InterruptedException {
     Long offset = null;
     for (int i = 0; i < 200; i++) {
       offset = RecordBatchCodec.decodeOffsets(sink.committable()).get(tp);
