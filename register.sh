@@ -131,8 +131,12 @@ check_settings() {
   done
   case ${S3_ENDPOINT_URL:-} in
     '' | http://* | https://*)
-      [ -n "${AWS_ACCESS_KEY_ID:-}" ] || missing+=" AWS_ACCESS_KEY_ID"
-      [ -n "${AWS_SECRET_KEY:-}${AWS_SECRET_ACCESS_KEY:-}" ] || missing+=" AWS_SECRET_KEY"
+      # Both keys, or neither: then the worker's default AWS credential chain (IAM role).
+      if [ -n "${AWS_ACCESS_KEY_ID:-}" ] && [ -z "${AWS_SECRET_KEY:-}${AWS_SECRET_ACCESS_KEY:-}" ]; then
+        missing+=" AWS_SECRET_KEY"
+      elif [ -z "${AWS_ACCESS_KEY_ID:-}" ] && [ -n "${AWS_SECRET_KEY:-}${AWS_SECRET_ACCESS_KEY:-}" ]; then
+        missing+=" AWS_ACCESS_KEY_ID"
+      fi
       ;;
     file://*) ;;
     *)
@@ -146,6 +150,7 @@ check_settings() {
     done
     exit 1
   fi
+  check_broker_security
   if [ -n "${SINETSTREAM_CRYPTO_PASSWORD:-}" ] && [ -z "${SINETSTREAM_CRYPTO_MODE:-}${SINETSTREAM_CONFIG_FILE:-}" ]; then
     say "note: SINETSTREAM_CRYPTO_PASSWORD is set but neither SINETSTREAM_CRYPTO_MODE nor SINETSTREAM_CONFIG_FILE"
   fi
@@ -159,6 +164,38 @@ check_settings() {
     /conf/*)
       [ -f "$SCRIPT_DIR/conf/${SINETSTREAM_CONFIG_FILE#/conf/}" ] ||
         say "note: $SCRIPT_DIR/conf/${SINETSTREAM_CONFIG_FILE#/conf/} not found (it is /conf/... in the container)"
+      ;;
+  esac
+}
+
+# The broker's security settings are the worker's (docker-compose.yml turns them into its client
+# settings), not the connector's: checked here so that a mistake is named before Connect is
+# waited for, as the worker does not start with it.
+check_broker_security() {
+  case ${KAFKA_SECURITY_PROTOCOL:-PLAINTEXT} in
+    PLAINTEXT | SSL) ;;
+    SASL_PLAINTEXT | SASL_SSL)
+      case ${KAFKA_SASL_MECHANISM:-PLAIN} in
+        PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512) ;;
+        *)
+          err "KAFKA_SASL_MECHANISM must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, not '$KAFKA_SASL_MECHANISM'"
+          exit 1
+          ;;
+      esac
+      if [ -z "${KAFKA_SASL_USERNAME:-}" ] || [ -z "${KAFKA_SASL_PASSWORD:-}" ]; then
+        err "KAFKA_SECURITY_PROTOCOL=$KAFKA_SECURITY_PROTOCOL needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD in $ENV_FILE"
+        exit 1
+      fi
+      ;;
+    *)
+      err "KAFKA_SECURITY_PROTOCOL must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, not '$KAFKA_SECURITY_PROTOCOL'"
+      exit 1
+      ;;
+  esac
+  case ${KAFKA_SSL_CA_FILE:-} in
+    /conf/*)
+      [ -f "$SCRIPT_DIR/conf/${KAFKA_SSL_CA_FILE#/conf/}" ] ||
+        say "note: $SCRIPT_DIR/conf/${KAFKA_SSL_CA_FILE#/conf/} not found (KAFKA_SSL_CA_FILE is /conf/... in the container)"
       ;;
   esac
 }
@@ -179,16 +216,24 @@ build_config() {
     format.bytearray.extension "${S3_OBJECT_EXTENSION:-.bin}"
     flush.size 1
   )
-  # Secrets as references, resolved by the worker's config providers.
+  # Secrets as references, resolved by the worker's config providers. No keys: the connector
+  # config names none, and the engine takes the worker's default AWS credential chain; with a
+  # session token, all three come from the worker's environment, which the engine reads together.
   # shellcheck disable=SC2016
   case ${S3_ENDPOINT_URL:-} in
     file://*) ;;
     *)
-      CONFIG+=(aws.access.key.id '${env:AWS_ACCESS_KEY_ID}')
-      if [ -n "${AWS_SECRET_KEY:-}" ]; then
-        CONFIG+=(aws.secret.access.key '${env:AWS_SECRET_KEY}')
+      if [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
+        say "no AWS keys in $ENV_FILE: the connector uses the worker's default AWS credential chain"
+      elif [ -n "${AWS_SESSION_TOKEN:-}" ]; then
+        say "AWS_SESSION_TOKEN set: the connector takes the keys and the token from the worker's environment"
       else
-        CONFIG+=(aws.secret.access.key '${env:AWS_SECRET_ACCESS_KEY}')
+        CONFIG+=(aws.access.key.id '${env:AWS_ACCESS_KEY_ID}')
+        if [ -n "${AWS_SECRET_KEY:-}" ]; then
+          CONFIG+=(aws.secret.access.key '${env:AWS_SECRET_KEY}')
+        else
+          CONFIG+=(aws.secret.access.key '${env:AWS_SECRET_ACCESS_KEY}')
+        fi
       fi
       ;;
   esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test layer: Rust unit and store tests, Java tests through the packaged jar,
 # compose and shell checks, the end-to-end suite on the local stack (real broker,
-# Connect worker, versitygw, SINETStream client), local-stack.sh's own features (tests/stack),
+# Connect worker, versitygw, SINETStream client), its core on Kafka 4.4.0 and with a SASL_SSL
+# broker (scripts/test-e2e-variant.sh), local-stack.sh's own features (tests/stack),
 # ./quickstart.sh from a fresh clone (tests/quickstart), each on ports of its own, and the
 # fault suite (tests/faults) on its own stack.
 # Installs what it needs; stops what it starts. The last line is the total: "N passed, M failed".
@@ -42,6 +43,12 @@ step "compose, register.sh, packaging, script library and shell checks"
 step "end-to-end tests on the local stack"
 bash scripts/test-e2e.sh --junitxml="$results/e2e.xml" || true
 
+step "end-to-end core on Kafka 4.4.0 (broker and worker), on a stack of its own"
+bash scripts/test-e2e-variant.sh kafka4 --junitxml="$results/e2e-kafka4.xml" || true
+
+step "end-to-end with a SASL_SSL broker (SCRAM-SHA-512 on the stack's own CA), on a stack of its own"
+bash scripts/test-e2e-variant.sh sasl-ssl --junitxml="$results/e2e-sasl-ssl.xml" || true
+
 step "the installable archive, unpacked into a fresh worker's plugin path"
 bash scripts/test-archive.sh --junitxml="$results/archive.xml" || true
 
@@ -53,6 +60,7 @@ bash scripts/test-faults.sh --junitxml="$results/faults.xml" || true
 
 step "summary"
 args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml")
+args+=(--junit "$results/e2e-kafka4.xml" --junit "$results/e2e-sasl-ssl.xml")
 args+=(--junit build/test-results/testAarch64 --junit "$results/archive.xml" --junit "$results/quickstart.xml")
 args+=(--junit "$results/faults.xml")
 for layer in "${missing[@]}"; do args+=(--missing "$layer"); done

@@ -128,8 +128,79 @@ def test_config_aws_secret_access_key_alternative(tmp_path):
     assert result.returncode == 0, result.stderr
     import json
     services = json.loads(result.stdout)["services"]
-    assert services["kafka-connect"]["environment"]["AWS_SECRET_KEY"] == secret
+    environment = services["kafka-connect"]["environment"]
+    # compose passes the name .env uses (and no empty other one); the worker gets both names
+    assert environment["AWS_SECRET_ACCESS_KEY"] == secret and environment["AWS_SECRET_KEY"] is None
+    worker = run_wrapper({k: v for k, v in environment.items() if v is not None})
+    assert worker.env["AWS_SECRET_KEY"] == secret and worker.env["AWS_SECRET_ACCESS_KEY"] == secret
     assert services["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == secret
+
+
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+@needs_compose
+def test_config_without_aws_keys_exports_none(tmp_path):
+    """No keys in .env: the container gets no AWS_* variable at all (not empty ones), so the
+    engine takes the default credential chain (IAM role, IRSA, ECS/EKS, instance profile)."""
+    import json
+    values = {k: v for k, v in active_example_env().items() if not k.startswith("AWS_")}
+    result = compose_config(write_env(tmp_path, values))
+    assert result.returncode == 0, result.stderr
+    environment = json.loads(result.stdout)["services"]["kafka-connect"]["environment"]
+    for name in AWS_VARIABLES:
+        assert environment.get(name) is None, (name, environment.get(name))  # null: not set
+    # written but left empty in .env: compose passes "", the command drops it
+    result = compose_config(write_env(tmp_path, dict(values, AWS_ACCESS_KEY_ID="", AWS_SECRET_KEY="")))
+    environment = json.loads(result.stdout)["services"]["kafka-connect"]["environment"]
+    assert environment["AWS_ACCESS_KEY_ID"] == ""
+    worker = run_wrapper({k: v for k, v in environment.items() if v is not None})
+    assert not [name for name in worker.env if name.startswith("AWS_")], worker.env
+
+
+@needs_compose
+def test_config_session_token_passes_with_the_keys(tmp_path):
+    import json
+    values = dict(active_example_env(), AWS_SESSION_TOKEN="FwoGZXIvYXdzEXAMPLETOKEN")
+    result = compose_config(write_env(tmp_path, values))
+    assert result.returncode == 0, result.stderr
+    environment = json.loads(result.stdout)["services"]["kafka-connect"]["environment"]
+    assert environment["AWS_SESSION_TOKEN"] == "FwoGZXIvYXdzEXAMPLETOKEN"
+    assert environment["AWS_ACCESS_KEY_ID"] == SEED_PARAMETERS["AWS_ACCESS_KEY_ID"]
+
+
+@needs_compose
+@pytest.mark.parametrize("cp_version", [None, "8.0.3"])
+def test_config_cp_version(tmp_path, cp_version):
+    import json
+    values = dict(active_example_env())
+    if cp_version:
+        values["CP_VERSION"] = cp_version
+    result = compose_config(write_env(tmp_path, dict(values, S3_ENDPOINT_URL="file:///data")), "files")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    for name in ("kafka-connect", "create-bucket-dir"):
+        assert services[name]["image"] == "confluentinc/cp-kafka-connect:" + (cp_version or "7.8.0"), name
+
+
+SASL_SSL_ENV = {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "KAFKA_SASL_USERNAME": "sinetstream", "KAFKA_SASL_PASSWORD": "broker-pass-never-shown",
+                "KAFKA_SSL_CA_FILE": "/conf/kafka-ca.pem"}
+
+
+@needs_compose
+def test_config_secured_broker(tmp_path):
+    """The broker's settings reach the container as they are; the password only as its own
+    variable, which the worker's env config provider may read."""
+    import json
+    result = compose_config(write_env(tmp_path, dict(active_example_env(), **SASL_SSL_ENV)))
+    assert result.returncode == 0, result.stderr
+    environment = json.loads(result.stdout)["services"]["kafka-connect"]["environment"]
+    for name, value in SASL_SSL_ENV.items():
+        assert environment[name] == value, name
+    holding = [k for k, v in environment.items() if v and "broker-pass-never-shown" in v]
+    assert holding == ["KAFKA_SASL_PASSWORD"], holding
+    assert re.fullmatch(environment["CONNECT_CONFIG_PROVIDERS_ENV_PARAM_ALLOWLIST_PATTERN"], "KAFKA_SASL_PASSWORD")
 
 
 @needs_compose
@@ -147,13 +218,16 @@ def test_config_rest_port_and_missing_broker(tmp_path):
 # ------------------------------------------------------------------ structure
 
 def test_images_pinned():
-    for name, service in load_compose()["services"].items():
-        image = service["image"]
+    services = load_compose()["services"]
+    # the Connect image's release is ${CP_VERSION:-<pinned default>}, the same for both services
+    assert services["kafka-connect"]["image"] == services["create-bucket-dir"]["image"]
+    for name, service in services.items():
+        image = re.sub(r"\$\{CP_VERSION:-([^}$]+)\}$", r"\1", service["image"])
         assert "$" not in image, name
         repo, _, tag = image.rpartition(":")
         assert repo and "/" not in tag, "%s: image %s has no explicit tag" % (name, image)
         assert tag != "latest", name
-    images = {s["image"] for s in load_compose()["services"].values()}
+    images = {re.sub(r"\$\{CP_VERSION:-([^}$]+)\}$", r"\1", s["image"]) for s in services.values()}
     assert any(re.fullmatch(r"confluentinc/cp-kafka-connect:7\.8\.\d+", i) for i in images)
     assert any(re.fullmatch(r"minio/minio:RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", i) for i in images)
     assert any(re.fullmatch(r"minio/mc:RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", i) for i in images)
@@ -204,6 +278,84 @@ def test_allowed_paths_cover_the_data_and_conf_mounts():
     targets = {v.split(":")[1] if isinstance(v, str) else v["target"] for v in kc["volumes"]}
     assert {"/data", "/conf"} <= targets
     assert sorted(allowed) == ["/conf", "/data"]
+
+
+class Worker:
+    """What the compose command hands the image's entrypoint."""
+
+    def __init__(self, result):
+        self.returncode, self.stdout, self.stderr = result.returncode, result.stdout, result.stderr
+        self.env = dict(line.split("=", 1) for line in result.stdout.split("\0") if "=" in line)
+
+    def client_settings(self):
+        """{client prefix: {setting: value}} of the CONNECT_*SECURITY/SASL/SSL variables."""
+        out = {}
+        for name, value in self.env.items():
+            m = re.fullmatch(r"CONNECT_((?:CONSUMER_|PRODUCER_|ADMIN_)?)((?:SECURITY|SASL|SSL)_[A-Z_]+)", name)
+            if m:
+                out.setdefault(m.group(1), {})[m.group(2)] = value
+        return out
+
+
+def run_wrapper(env):
+    """Run the compose command's shell snippet (compose's $$ unescaped, as compose does) with
+    ENV, the image's entrypoint replaced by a dump of the environment."""
+    script = load_compose()["services"]["kafka-connect"]["command"][-1]
+    script = script.replace("$$", "$").replace("exec /etc/confluent/docker/run", "printf '\\0'; env -0")
+    env = dict({"BROKER_HOSTNAME": "kafka.example.org"}, **env, PATH="/usr/bin:/bin")
+    return Worker(subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True))
+
+
+def test_wrapper_plaintext_by_default():
+    worker = run_wrapper({})
+    assert worker.returncode == 0, worker.stderr
+    settings = worker.client_settings()
+    assert set(settings) == {"", "CONSUMER_", "PRODUCER_", "ADMIN_"}
+    assert all(s == {"SECURITY_PROTOCOL": "PLAINTEXT"} for s in settings.values()), settings
+
+
+def test_wrapper_sasl_ssl_reaches_every_client(tmp_path):
+    ca = tmp_path / "kafka-ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    worker = run_wrapper(dict(SASL_SSL_ENV, KAFKA_SSL_CA_FILE=str(ca)))
+    assert worker.returncode == 0, worker.stderr
+    settings = worker.client_settings()
+    assert set(settings) == {"", "CONSUMER_", "PRODUCER_", "ADMIN_"}  # worker, connectors, DLQ, admin
+    for prefix, s in settings.items():
+        assert s == {
+            "SECURITY_PROTOCOL": "SASL_SSL",
+            "SASL_MECHANISM": "SCRAM-SHA-512",
+            "SASL_JAAS_CONFIG": 'org.apache.kafka.common.security.scram.ScramLoginModule required '
+                                'username="sinetstream" password="${env:KAFKA_SASL_PASSWORD}";',
+            "SSL_TRUSTSTORE_TYPE": "PEM",
+            "SSL_TRUSTSTORE_LOCATION": str(ca),
+        }, prefix
+    assert "broker-pass-never-shown" not in worker.stdout.replace(
+        "KAFKA_SASL_PASSWORD=broker-pass-never-shown", "") + worker.stderr
+
+
+def test_wrapper_other_protocols():
+    plain = run_wrapper({"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_USERNAME": "u",
+                         "KAFKA_SASL_PASSWORD": "p"}).client_settings()["CONSUMER_"]
+    assert plain["SASL_MECHANISM"] == "PLAIN"  # kafka-python's and SINETStream's default
+    assert plain["SASL_JAAS_CONFIG"].startswith("org.apache.kafka.common.security.plain.PlainLoginModule required ")
+    assert not any(k.startswith("SSL_") for k in plain)
+    tls = run_wrapper({"KAFKA_SECURITY_PROTOCOL": "SSL"}).client_settings()["PRODUCER_"]
+    assert tls == {"SECURITY_PROTOCOL": "SSL"}  # the image's Java trust store
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"KAFKA_SECURITY_PROTOCOL": "TLS"}, "KAFKA_SECURITY_PROTOCOL must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, not 'TLS'"),
+    ({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_USERNAME": "u"}, "needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"),
+    (dict(SASL_SSL_ENV, KAFKA_SASL_MECHANISM="GSSAPI"), "KAFKA_SASL_MECHANISM must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, not 'GSSAPI'"),
+    (dict(SASL_SSL_ENV, KAFKA_SASL_PASSWORD='a"b'), "cannot contain"),
+    (SASL_SSL_ENV, "KAFKA_SSL_CA_FILE=/conf/kafka-ca.pem not found in the container"),
+])
+def test_wrapper_refuses_bad_security_settings(env, message):
+    worker = run_wrapper(env)
+    assert worker.returncode == 1
+    assert message in worker.stderr
+    assert 'a"b' not in worker.stderr and "broker-pass-never-shown" not in worker.stderr
 
 
 def test_bootstrap_server_wrapper():

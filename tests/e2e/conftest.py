@@ -25,10 +25,24 @@ def pytest_runtest_makereport(item, call):
 def stack() -> Stack:
     try:
         stack = Stack.load()
-        Connect(stack.connect_url).call("GET", "/")
+        worker = Connect(stack.connect_url).call("GET", "/")
     except (RuntimeError, OSError) as exc:
         pytest.exit(f"local stack not running ({exc}): run scripts/local-stack.sh up", returncode=2)
+    # The worker runs the Kafka version the stack was made with (KAFKA_VERSION of local-stack.sh).
+    want = stack.env.get("KAFKA_VERSION")
+    if want and worker.get("version") != want:
+        pytest.exit(f"the Connect worker at {stack.connect_url} runs Kafka {worker.get('version')}, "
+                    f"the stack says {want}", returncode=2)
     return stack
+
+
+def pytest_report_header(config):
+    try:
+        stack = Stack.load()
+    except RuntimeError:
+        return None
+    return (f"local stack: Kafka {stack.env.get('KAFKA_VERSION', '3.8.0')}, broker {stack.security} "
+            f"on {stack.bootstrap}, Connect {stack.connect_url}")
 
 
 @pytest.fixture(scope="session")

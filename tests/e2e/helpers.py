@@ -11,7 +11,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -59,6 +59,7 @@ class Stack:
     bucket: str
     s3_dir: Path
     connect_log: Path
+    env: dict = field(default_factory=dict, repr=False)  # all of stack.env
 
     @classmethod
     def load(cls) -> "Stack":
@@ -67,7 +68,30 @@ class Stack:
             raise RuntimeError(f"{env_file} missing: run scripts/local-stack.sh up")
         env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
         return cls(env["BOOTSTRAP_SERVERS"], env["CONNECT_URL"], env["S3_URL"], env["S3_ACCESS_KEY"],
-                   env["S3_SECRET_KEY"], env["S3_BUCKET"], Path(env["S3_DIR"]), Path(env["CONNECT_LOG"]))
+                   env["S3_SECRET_KEY"], env["S3_BUCKET"], Path(env["S3_DIR"]), Path(env["CONNECT_LOG"]), env)
+
+    @property
+    def security(self) -> str:
+        """The broker's security protocol: PLAINTEXT, or SASL_SSL (SINETS3_BROKER_SECURITY)."""
+        return self.env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+
+    def kafka_options(self, password: str | None = None) -> dict:
+        """kafka-python options that reach the stack's broker (TLS with the stack's CA, SASL);
+        `password` replaces the stack's SASL password."""
+        if self.security == "PLAINTEXT":
+            return {}
+        return {"security_protocol": self.security, "ssl_cafile": self.env["KAFKA_SSL_CA_FILE"],
+                "sasl_mechanism": self.env["KAFKA_SASL_MECHANISM"],
+                "sasl_plain_username": self.env["KAFKA_SASL_USERNAME"],
+                "sasl_plain_password": password or self.env["KAFKA_SASL_PASSWORD"]}
+
+    def sinetstream_options(self, password: str | None = None) -> dict:
+        """The same as SINETStream service parameters: its `tls` block, and the Kafka client's
+        security and SASL settings, which go under type_spec in a version 3 config."""
+        options = self.kafka_options(password)
+        if not options:
+            return {}
+        return {"tls": {"ca_certs": options.pop("ssl_cafile")}, "type_spec": options}
 
     def run(self, *args: str, timeout: float = 300) -> None:
         """scripts/local-stack.sh ARGS (e.g. "kill", "connect")."""
@@ -207,7 +231,7 @@ def sink_config(stack: Stack, topic: str, bucket: str, extra: dict | None = None
 # ------------------------------------------------------------------------------------ Kafka
 
 def admin(stack: Stack) -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=stack.bootstrap, request_timeout_ms=30000)
+    return KafkaAdminClient(bootstrap_servers=stack.bootstrap, request_timeout_ms=30000, **stack.kafka_options())
 
 
 def create_topic(stack: Stack, topic: str, partitions: int = 1, configs: dict | None = None) -> None:
@@ -237,7 +261,7 @@ def delete_topic(stack: Stack, topic: str) -> None:
 
 
 def end_offsets(stack: Stack, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=stack.bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=stack.bootstrap, **stack.kafka_options())
     try:
         parts = wait_until(lambda: consumer.partitions_for_topic(topic), 30, f"metadata of {topic}")
         ends = consumer.end_offsets([TopicPartition(topic, p) for p in parts])
@@ -249,7 +273,7 @@ def end_offsets(stack: Stack, topic: str) -> dict[int, int]:
 def consume_all(stack: Stack, topic: str, count: int, timeout: float = 60) -> list:
     """Read `count` records of `topic` from the beginning (raw kafka-python records)."""
     consumer = KafkaConsumer(topic, bootstrap_servers=stack.bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
+                             enable_auto_commit=False, group_id=None, **stack.kafka_options())
     records: list = []
     try:
         def check():
@@ -280,14 +304,17 @@ def produce(stack: Stack, workdir: Path, topic: str, payloads, *, message_format
     publish per message). send_time=True passes an explicit send time so the expected timestamp
     object is known to the microsecond; False lets the client take the clock itself (tstamp_us
     is then None and the caller checks a time window). `settings` adds service parameters
-    (data_encryption, crypto, data_compression, compression, ...)."""
+    (data_encryption, crypto, data_compression, compression, ...). On a secured stack the client
+    connects with its tls and SASL settings (Stack.sinetstream_options)."""
+    security = stack.sinetstream_options()
     service = {
         "type": "kafka",
         "brokers": stack.bootstrap,
         "consistency": "AT_LEAST_ONCE",
         "message_format": message_format,
         "user_data_only": user_data_only,
-        "type_spec": type_spec or {},
+        **security,
+        "type_spec": {**security.get("type_spec", {}), **(type_spec or {})},
         **(settings or {}),
     }
     config_file = workdir / f"sinetstream-{topic}.yml"  # JSON is YAML

@@ -15,7 +15,7 @@ NOT_SINETSTREAM = b"plain text, not a SINETStream message"
 def produce_good_bad_good(stack, tmp_path, topic):
     """3 SINETStream records, 1 raw record (offset 3), 3 SINETStream records."""
     before = produce(stack, tmp_path, topic, [b"good %d" % i for i in range(3)])
-    raw = KafkaProducer(bootstrap_servers=stack.bootstrap, acks=1)
+    raw = KafkaProducer(bootstrap_servers=stack.bootstrap, acks=1, **stack.kafka_options())
     meta = raw.send(topic, NOT_SINETSTREAM).get(timeout=30)
     raw.close()
     after = produce(stack, tmp_path, topic, [b"good %d" % i for i in range(4, 7)])

@@ -91,3 +91,15 @@ def test_two_connectors_like_the_seed(stack, connect, registered, s3, names, tmp
         connect.wait_committed(name, end_offsets(stack, names.topic), timeout=60)
     assert_objects(stored_objects(stack.s3_dir, names.bucket),
                    expected_objects(names.topic, sent, ext=".json"))
+
+
+def test_register_without_keys_takes_the_workers_credentials(stack, connect, registered, s3, names, tmp_path):
+    """No keys in .env, as with an IAM role: register.sh registers no aws.* key and the engine takes
+    the credentials from the worker's environment (the local stack's worker has AWS_ACCESS_KEY_ID and
+    AWS_SECRET_KEY there, as a container has the chain's variables). versitygw checks every
+    signature, so the stored objects prove the keys were found there."""
+    s3.create_bucket(Bucket=names.bucket)
+    create_topic(stack, names.topic)
+    run_seed_flow(stack, connect, tmp_path, names.topic, names.bucket, stack.s3_url, stack.s3_dir, s3=False)
+    config = connect.call("GET", "/connectors/s3-sink/config")
+    assert not [k for k in config if k.startswith("aws.")], config

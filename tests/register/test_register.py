@@ -103,6 +103,63 @@ def test_file_store_needs_no_credentials(tmp_path, connect):
     assert not any(k.startswith("aws.") for k in config)
 
 
+def test_no_keys_means_the_default_credential_chain(tmp_path, connect):
+    values = {k: v for k, v in BASE_ENV.items() if not k.startswith("AWS_")}
+    result = run(write_env(tmp_path, values), url=connect.url)
+    assert result.returncode == 0, result.stderr
+    config = connect.connectors["s3-sink"]
+    assert config["store.url"] == ""  # Amazon S3
+    assert not any(k.startswith("aws.") for k in config), config
+    assert "default AWS credential chain" in result.stdout
+
+
+def test_session_token_leaves_the_keys_to_the_worker(tmp_path, connect):
+    token = "FwoGZXIvYXdzEXAMPLE-session-token"
+    result = run(write_env(tmp_path, dict(BASE_ENV, AWS_SESSION_TOKEN=token)), url=connect.url)
+    assert result.returncode == 0, result.stderr
+    # the engine reads key, secret and token together from the worker's environment
+    assert not any(k.startswith("aws.") for k in connect.connectors["s3-sink"])
+    assert "AWS_SESSION_TOKEN" in result.stdout
+    assert_no_secret(result, connect)
+    assert token not in result.stdout + result.stderr + "".join(body for _, _, body in connect.requests)
+
+
+BROKER_PASSWORD = "broker-pass-never-shown"
+SASL_SSL = {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "KAFKA_SASL_USERNAME": "sinetstream", "KAFKA_SASL_PASSWORD": BROKER_PASSWORD,
+            "KAFKA_SSL_CA_FILE": "/conf/kafka-ca.pem"}
+
+
+def test_secured_broker_stays_out_of_the_connector_config(tmp_path, connect):
+    """The broker's settings are the worker's (docker-compose.yml); the connector config names
+    none of them, and the password is sent and printed nowhere."""
+    result = run(write_env(tmp_path, dict(BASE_ENV, **SASL_SSL)), url=connect.url)
+    assert result.returncode == 0, result.stderr
+    config = connect.connectors["s3-sink"]
+    assert not [k for k in config if "sasl" in k or "security" in k or "ssl" in k], config
+    assert BROKER_PASSWORD not in result.stdout + result.stderr + "".join(body for _, _, body in connect.requests)
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"KAFKA_SECURITY_PROTOCOL": "TLS"}, "KAFKA_SECURITY_PROTOCOL must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, not 'TLS'"),
+    (dict(SASL_SSL, KAFKA_SASL_PASSWORD=""), "KAFKA_SECURITY_PROTOCOL=SASL_SSL needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"),
+    (dict(SASL_SSL, KAFKA_SASL_MECHANISM="GSSAPI"), "KAFKA_SASL_MECHANISM must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+])
+def test_bad_broker_security_is_named(tmp_path, connect, settings, message):
+    result = run(write_env(tmp_path, dict(BASE_ENV, **settings)), url=connect.url)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert connect.requests == []
+    assert BROKER_PASSWORD not in result.stdout + result.stderr
+
+
+def test_missing_broker_ca_file_is_noted(tmp_path, connect):
+    # ./conf beside register.sh and docker-compose.yml is the container's /conf
+    result = run(write_env(tmp_path, dict(BASE_ENV, **SASL_SSL)), url=connect.url)
+    assert result.returncode == 0, result.stderr
+    assert "conf/kafka-ca.pem not found (KAFKA_SSL_CA_FILE is /conf/... in the container)" in result.stdout
+
+
 # ------------------------------------------------------------------ registration
 
 def test_default_registration(tmp_path, connect, jq_mode):

@@ -1,17 +1,20 @@
 """scripts/local-stack.sh on a stack of its own (temporary SINETS3_STACK_DIR, ports of its own):
 the worker options (SINETS3_CONNECT_OPTS, SINETS3_CONNECT_EXTRA_PROPS, SINETS3_ALLOWED_PATHS in
 the worker's environment), the second worker connect2 of the same Connect group (tasks spread over
-both), pause/resume (SIGSTOP/SIGCONT), kill and restart of connect2, and `down` stopping it all.
+both), pause/resume (SIGSTOP/SIGCONT), kill and restart of connect2, the HTTPS versitygw s3tls on
+a certificate of the stack's CA, and `down` stopping it all.
 
-Ports: LOCAL_STACK_TEST_PORTS="broker,controller,connect,connect2,s3", default
-29192,29193,28183,28184,27170. Needs the packaged plugin (scripts/build.sh).
+Ports: LOCAL_STACK_TEST_PORTS="broker,controller,connect,connect2,s3[,s3tls]", default
+29192,29193,28183,28184,27170,27171. Needs the packaged plugin (scripts/build.sh).
 """
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -19,8 +22,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / "scripts" / "local-stack.sh"
-PORTS = dict(zip(("broker", "controller", "connect", "connect2", "s3"),
-                 os.environ.get("LOCAL_STACK_TEST_PORTS", "29192,29193,28183,28184,27170").split(",")))
+PORTS = dict(zip(("broker", "controller", "connect", "connect2", "s3", "s3tls"),
+                 os.environ.get("LOCAL_STACK_TEST_PORTS", "29192,29193,28183,28184,27170,27171").split(",")))
+PORTS.setdefault("s3tls", "27171")
 
 
 def wait_until(what, check, timeout=60.0):
@@ -58,6 +62,7 @@ class Stack:
         self.env.update(SINETS3_STACK_DIR=str(self.dir), SINETS3_BROKER_PORT=PORTS["broker"],
                         SINETS3_CONTROLLER_PORT=PORTS["controller"], SINETS3_CONNECT_PORT=PORTS["connect"],
                         SINETS3_CONNECT2_PORT=PORTS["connect2"], SINETS3_S3_PORT=PORTS["s3"],
+                        SINETS3_S3_TLS_PORT=PORTS["s3tls"],
                         SINETS3_CONNECT_OPTS="-Dsinets3.test.worker=one -Dsinets3.test.opts=split",
                         SINETS3_CONNECT2_OPTS="-Dsinets3.test.worker=two",
                         SINETS3_CONNECT_EXTRA_PROPS=str(extra))
@@ -185,11 +190,36 @@ def test_kill_and_restart(stack):
     assert stack.run("start", "connect2").returncode == 0
 
 
+def test_https_store_on_the_stacks_ca(stack):
+    """s3tls: versitygw over HTTPS on the objects of s3, its certificate (127.0.0.1, localhost)
+    signed by the stack's own CA, whose PEM stack.env names."""
+    import boto3
+    from botocore.config import Config
+
+    start = stack.run("start", "s3tls")
+    assert start.returncode == 0, start.stderr
+    env = stack.stack_env()
+    assert env["S3_TLS_URL"] == f"https://127.0.0.1:{PORTS['s3tls']}"
+    ca = env["S3_CA_FILE"]
+    assert Path(ca).read_text().startswith("-----BEGIN CERTIFICATE-----")
+    with pytest.raises(urllib.error.URLError) as refused:  # not a publicly trusted certificate
+        urllib.request.urlopen(env["S3_TLS_URL"], timeout=5, context=ssl.create_default_context())
+    assert isinstance(refused.value.reason, ssl.SSLCertVerificationError), refused.value
+    for url in (env["S3_TLS_URL"], f"https://localhost:{PORTS['s3tls']}"):
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", verify=ca,
+                          aws_access_key_id=env["S3_ACCESS_KEY"], aws_secret_access_key=env["S3_SECRET_KEY"],
+                          config=Config(s3={"addressing_style": "path"}))
+        s3.put_object(Bucket=env["S3_BUCKET"], Key="tls/check.txt", Body=url.encode())
+        assert (Path(env["S3_DIR"]) / env["S3_BUCKET"] / "tls" / "check.txt").read_bytes() == url.encode()
+    status = stack.run("status")
+    assert status.returncode == 0 and "s3tls: running" in status.stdout, status.stdout
+
+
 def test_down_stops_every_part(stack):
     assert stack.processes()
     down = stack.run("down")
     assert down.returncode == 0, down.stderr
-    for part in ("connect2", "connect", "broker", "s3"):
+    for part in ("connect2", "connect", "broker", "s3tls", "s3"):
         assert f"{part}: stopped" in down.stdout
     assert stack.processes() == []
     assert stack.run("status").returncode == 3

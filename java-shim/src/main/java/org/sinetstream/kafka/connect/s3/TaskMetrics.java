@@ -28,7 +28,6 @@ import javax.management.openmbean.TabularDataSupport;
 import javax.management.openmbean.TabularType;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.utils.Sanitizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -138,11 +137,19 @@ final class TaskMetrics implements DynamicMBean {
     String connector = bar >= 0 ? taskContext.substring(0, bar) : taskConfig.getOrDefault("name", "unnamed");
     String task = bar >= 0 ? taskContext.substring(bar + "|task-".length()) : "unknown";
     try {
-      return new ObjectName(DOMAIN + ":type=" + TYPE + ",connector=" + Sanitizer.jmxSanitize(connector)
-          + ",task=" + Sanitizer.jmxSanitize(task));
+      return new ObjectName(DOMAIN + ":type=" + TYPE + ",connector=" + jmxValue(connector) + ",task="
+          + jmxValue(task));
     } catch (MalformedObjectNameException e) {
       throw new IllegalArgumentException("no JMX name for connector " + connector + " task " + task, e);
     }
+  }
+
+  /**
+   * A property value as Connect writes them: as is when plain, quoted when it holds a character
+   * ObjectName gives a meaning to. (Kafka's own Sanitizer is internal and gone from Kafka 4.)
+   */
+  static String jmxValue(String value) {
+    return value.matches("[-\\w.]*") ? value : ObjectName.quote(value);
   }
 
   private long[] values() {

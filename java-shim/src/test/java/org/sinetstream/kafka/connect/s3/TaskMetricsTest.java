@@ -51,6 +51,12 @@ public class TaskMetricsTest {
   }
 
   @Test
+  public void plainNamesStayPlainOthersAreQuoted() {
+    assertEquals("s3-sink.v2", TaskMetrics.jmxValue("s3-sink.v2"));
+    assertEquals("\"a,b=c\"", TaskMetrics.jmxValue("a,b=c"));
+  }
+
+  @Test
   public void attributesAreTheEnginesCountsAndTheCommittedOffsets() throws Exception {
     Map<String, String> props = NativeRoundTripTest.fileStore(Files.createTempDirectory("sinets3-jmx"));
     ObjectName name = name("jmx-test", "2");
