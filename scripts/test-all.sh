@@ -2,8 +2,9 @@
 # Runs every test layer: Rust unit and store tests, Java tests through the packaged jar,
 # compose and shell checks, the end-to-end suite on the local stack (real broker,
 # Connect worker, versitygw, SINETStream client), its core on Kafka 4.4.0 and with a SASL_SSL
-# broker (scripts/test-e2e-variant.sh), local-stack.sh's own features (tests/stack)
-# and ./quickstart.sh from a fresh clone (tests/quickstart), each on ports of its own.
+# broker (scripts/test-e2e-variant.sh), local-stack.sh's own features (tests/stack),
+# ./quickstart.sh from a fresh clone (tests/quickstart), each on ports of its own, and the
+# fault suite (tests/faults) on its own stack.
 # Installs what it needs; stops what it starts. The last line is the total: "N passed, M failed".
 set -uo pipefail
 # shellcheck source=scripts/env.sh
@@ -54,9 +55,13 @@ bash scripts/test-archive.sh --junitxml="$results/archive.xml" || true
 step "local-stack.sh (second worker, pause/resume) and the quick start from a fresh clone, on ports of their own"
 .venv/bin/python -m pytest -q tests/stack tests/quickstart --junitxml="$results/quickstart.xml" || true
 
+step "fault suite on its own local stack"
+bash scripts/test-faults.sh --junitxml="$results/faults.xml" || true
+
 step "summary"
 args=(--cargo "$results/cargo.log" --junit build/test-results/test --junit "$results/static.xml" --junit "$results/e2e.xml")
 args+=(--junit "$results/e2e-kafka4.xml" --junit "$results/e2e-sasl-ssl.xml")
 args+=(--junit build/test-results/testAarch64 --junit "$results/archive.xml" --junit "$results/quickstart.xml")
+args+=(--junit "$results/faults.xml")
 for layer in "${missing[@]}"; do args+=(--missing "$layer"); done
 python3 scripts/summarize-tests.py "${args[@]}"
