@@ -432,23 +432,28 @@ def named_variables(guide: Guide):
             yield n, m.group(1) + m.group(2)
 
 
-def variable_problems(root: Path):
-    known = dotenv_names(root)
+def unknown_names(root: Path, named, known, listed, what: str):
+    """Problems for the names the guides give (named(guide) yields (line, name)) that are neither
+    known nor listed; a wildcard "prefix*" needs a name that starts with the prefix."""
     problems = []
     for guide in guides(root):
-        for n, name in named_variables(guide):
+        for n, name in named(guide):
             if name.endswith("*"):
                 prefix = name[:-1]
-                if not any(k.startswith(prefix) for k in known | set(OTHER_VARIABLES) | VALUES):
-                    problems.append(f"{guide.where(n)}: {name}: no variable or value starts with {prefix}")
-            elif name not in known and name not in OTHER_VARIABLES and name not in VALUES:
-                problems.append(f"{guide.where(n)}: {name}: not a setting of example_dot_env, nor a variable "
-                                f"listed in tests/docs/guides.py")
+                if not any(k.startswith(prefix) or k + "." == prefix for k in known | listed):
+                    problems.append(f"{guide.where(n)}: {name}: nothing starts with {prefix}")
+            elif name not in known and name not in listed:
+                problems.append(f"{guide.where(n)}: {name}: {what}")
+    return problems
+
+
+def variable_problems(root: Path):
+    problems = unknown_names(root, named_variables, dotenv_names(root), set(OTHER_VARIABLES) | VALUES,
+                             "not a setting of example_dot_env, nor a variable listed in tests/docs/guides.py")
     for name, reader in OTHER_VARIABLES.items():
         if reader and name not in (root / reader).read_text(encoding="utf-8"):
             problems.append(f"tests/docs/guides.py: {name} is said to be read by {reader}, which does not name it")
     return problems
-
 
 def config_keys(root: Path):
     """The connector's keys: the first column of docs/configuration.md's tables."""
@@ -489,22 +494,12 @@ def named_keys(guide: Guide):
 
 
 def key_problems(root: Path):
-    keys = config_keys(root)
-    problems = []
-    for guide in guides(root):
-        for n, key in named_keys(guide):
-            if key.endswith(".*"):
-                prefix = key[:-1]
-                if not any(k.startswith(prefix) or k + "." == prefix for k in keys | CONNECT_KEYS):
-                    problems.append(f"{guide.where(n)}: {key}: no key starts with {prefix}")
-            elif key not in keys and key not in CONNECT_KEYS and key not in NOT_CONNECTOR_KEYS:
-                problems.append(f"{guide.where(n)}: {key}: not a key of docs/configuration.md (the ConfigDef), "
-                                f"nor a Kafka Connect key listed in tests/docs/guides.py")
-    source = (root / NATIVE_LIBRARY_JAVA).read_text(encoding="utf-8")
-    if '"sinets3.native.dir"' not in source:
+    problems = unknown_names(root, named_keys, config_keys(root), CONNECT_KEYS | set(NOT_CONNECTOR_KEYS),
+                             "not a key of docs/configuration.md (the ConfigDef), nor a Kafka Connect key "
+                             "listed in tests/docs/guides.py")
+    if '"sinets3.native.dir"' not in (root / NATIVE_LIBRARY_JAVA).read_text(encoding="utf-8"):
         problems.append("sinets3.native.dir: NativeLibrary.java no longer reads this property")
     return problems
-
 
 def connect_runtime_jar():
     cache = Path(os.environ.get("SINETS3_CACHE", Path.home() / ".cache/sinets3"))

@@ -117,35 +117,20 @@ def rename(path: Path, old: str, new: str):
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def test_a_renamed_option_fails(tmp_path):
+@pytest.mark.parametrize("check, file, old, new, expected", [
+    ("command_problems", "register.sh", "--two-connectors", "--pair",
+     "./register.sh --two-connectors: not an option of register.sh"),
+    ("command_problems", "scripts/local-stack.sh", "down", "stop-all",
+     "scripts/local-stack.sh down: not a command its usage names"),
+    ("variable_problems", "example_dot_env", "S3_OBJECT_EXTENSION", "S3_EXTENSION",
+     "S3_OBJECT_EXTENSION: not a setting of example_dot_env"),
+    ("key_problems", "docs/configuration.md", "`format.bytearray.separator`", "`format.bytearray.delimiter`",
+     "format.bytearray.separator: not a key"),
+], ids=["option", "subcommand", "variable", "key"])
+def test_a_rename_fails(tmp_path, check, file, old, new, expected):
     root = copy_of_repo(tmp_path)
-    assert guides.command_problems(root) == []
-    rename(root / "register.sh", "--two-connectors", "--pair")
-    problems = guides.command_problems(root)
-    assert any("./register.sh --two-connectors: not an option of register.sh" in p for p in problems), problems
-    # found in both languages, in code blocks and inline code
-    assert {p.split(":")[0] for p in problems} >= {"README.md", "README.ja.md", "docs/user-guide.md",
-                                                   "docs/user-guide.ja.md"}
-
-
-def test_a_renamed_subcommand_fails(tmp_path):
-    root = copy_of_repo(tmp_path)
-    rename(root / "scripts/local-stack.sh", "down", "stop-all")
-    problems = guides.command_problems(root)
-    assert any("scripts/local-stack.sh down: not a command its usage names" in p for p in problems), problems
-
-
-def test_a_renamed_variable_fails(tmp_path):
-    root = copy_of_repo(tmp_path)
-    assert guides.variable_problems(root) == []
-    rename(root / "example_dot_env", "S3_OBJECT_EXTENSION", "S3_EXTENSION")
-    problems = guides.variable_problems(root)
-    assert any(p.startswith("README.md:") and "S3_OBJECT_EXTENSION: not a setting" in p for p in problems), problems
-
-
-def test_a_renamed_key_fails(tmp_path):
-    root = copy_of_repo(tmp_path)
-    assert guides.key_problems(root) == []
-    rename(root / "docs/configuration.md", "`format.bytearray.separator`", "`format.bytearray.delimiter`")
-    problems = guides.key_problems(root)
-    assert any("format.bytearray.separator: not a key" in p for p in problems), problems
+    assert getattr(guides, check)(root) == []
+    rename(root / file, old, new)
+    problems = [p for p in getattr(guides, check)(root) if expected in p]
+    # found in the guides of both languages
+    assert {p.split(":")[0] for p in problems} >= {"README.md", "README.ja.md"}, problems
