@@ -36,8 +36,8 @@ gradle --no-daemon --console=plain -q test || true
 step "aarch64: the JNI round trip in an arm64 JVM under qemu-user"
 bash scripts/test-aarch64.sh || true
 
-step "compose, register.sh, packaging, script library and shell checks"
-.venv/bin/python -m pytest -q tests/compose tests/register tests/packaging tests/scripts \
+step "compose, register.sh, packaging, script library, shell and guide checks"
+.venv/bin/python -m pytest -q tests/compose tests/register tests/packaging tests/scripts tests/docs \
   --junitxml="$results/static.xml" || true
 
 step "end-to-end tests on the local stack"
