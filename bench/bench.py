@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ WORK = Path(os.environ.get("BENCH_WORK", BENCH / "work"))
 STACK_DIR = WORK / "stack"
 PORTS = {name: int(os.environ.get(f"BENCH_{name.upper()}_PORT", default)) for name, default in
          [("broker", 19092), ("controller", 19093), ("connect", 18083), ("s3", 17070), ("proxy", 17071),
-          ("proxy_ctl", 17072)]}
+          ("proxy_ctl", 17072), ("s3_tls", 17073)]}
 os.environ["SINETS3_STACK_DIR"] = str(STACK_DIR)  # read by tests/e2e/helpers at import
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
@@ -51,28 +52,39 @@ PROXY_URL = f"http://127.0.0.1:{PORTS['proxy']}"
 BYTE_ARRAY = "org.apache.kafka.connect.converters.ByteArrayConverter"
 OURS_CLASS = "org.sinetstream.kafka.connect.s3.SinetStreamS3SinkConnector"
 CAMEL_CLASS = "org.apache.camel.kafkaconnector.CamelSinkConnector"
-FILE_SINK_CLASS = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+NOOP_SINK_CLASS = "bench.NoopSinkConnector"
 CONNECT_ALONE = "Connect alone (no store)"
 ACCESS_LOG = STACK_DIR / "logs" / "s3-access.log"
+TLS_ACCESS_LOG = STACK_DIR / "logs" / "s3tls-access.log"
+S3_TLS_URL = f"https://127.0.0.1:{PORTS['s3_tls']}"
+COUNTS = WORK / "counts"
 # How often the bench worker commits offsets (the local stack: 1 s, Connect's default: 60 s).
 # Every row waits for the commit after its last object, up to this long, whatever the system.
 OFFSET_FLUSH_MS = 200
 HOSTS_FILE = WORK / "hosts"
 CEILING = WORK / "bin" / "ceiling"
 PROXY = WORK / "bin" / "proxy"
-CONCURRENCIES = (1, 8, 32, 64)
-SYSTEM_SLUGS = {"ours (seed config)": "seed", "ours (payload only)": "payload", "Camel": "camel",
-                "ours (flush.size=1000)": "batch", CONNECT_ALONE: "alone"}
+# c=1 was never the best and takes minutes at 20 ms; 128 shows whether a far store takes more
+# than the engine's default upload.concurrency (64).
+CONCURRENCIES = (8, 32, 64)
+WAN_CONCURRENCIES = (32, 64, 128)
+SEED, PAYLOAD, BATCH = "ours (seed config)", "ours (payload only)", "ours (flush.size=1000)"
+METADATA = "ours (payload + send-time metadata)"
+HTTPS_SIGNED, HTTPS_UNSIGNED = "ours (seed config, HTTPS)", "ours (seed config, HTTPS, unsigned payload)"
+SYSTEM_SLUGS = {SEED: "seed", PAYLOAD: "payload", "Camel": "camel", BATCH: "batch", CONNECT_ALONE: "alone",
+                METADATA: "meta", HTTPS_SIGNED: "tls", HTTPS_UNSIGNED: "tlsu"}
 MiB = 1 << 20
 
 
 @dataclass
 class Sizes:
-    s: int
-    m: int
-    l: int
-    s_wan: int
-    m_wan: int
+    """Messages per scenario: (ours, Connect alone and the ceiling; Camel and the seed pattern).
+    The peers are 10-100 times slower, so they measure their steady rate on fewer messages."""
+    s: tuple[int, int]
+    m: tuple[int, int]
+    l: tuple[int, int]
+    s_wan: tuple[int, int]
+    m_wan: tuple[int, int]
     batched: int       # 1 KiB messages of the batched scenario (a multiple of 3,000)
     warm: int          # warm-up messages (1 KiB and 100 KiB kinds)
     warm_l: int        # warm-up messages of 16 MiB
@@ -82,8 +94,10 @@ class Sizes:
     fresh_worker_per_row: bool
 
 
-FULL = Sizes(10_000, 2_000, 20, 2_000, 1_000, 150_000, 1_000, 8, 1 << 30, 240, 900, True)
-QUICK = Sizes(3_000, 600, 6, 300, 150, 30_000, 300, 3, 256 * MiB, 40, 300, False)
+# Full: every measured span of ours, Connect alone's peers and the ceiling 5 s or more.
+FULL = Sizes((20_000, 6_000), (7_000, 2_000), (120, 40), (7_000, 400), (6_000, 400), 1_500_000, 1_000, 8,
+             1 << 30, 240, 900, True)
+QUICK = Sizes((3_000, 1_000), (600, 300), (6, 6), (600, 150), (300, 150), 60_000, 300, 3, 256 * MiB, 40, 300, False)
 
 
 @dataclass
@@ -96,6 +110,11 @@ class Scenario:
     delay_ms: float   # round trip added between the worker and the store
     warm_topic: str
     partitions: int = 3
+    peer_count: int = 0  # messages of the topic Camel reads and the seed pattern replays
+
+    @property
+    def peer_topic(self) -> str:
+        return self.topic + "-peer"
 
     @property
     def slug(self) -> str:
@@ -118,6 +137,7 @@ def stack_env(**extra) -> dict:
     env = dict(os.environ, SINETS3_STACK_DIR=str(STACK_DIR), SINETS3_PLUGIN_DIR=str(WORK / "plugins"),
                SINETS3_BROKER_PORT=str(PORTS["broker"]), SINETS3_CONTROLLER_PORT=str(PORTS["controller"]),
                SINETS3_CONNECT_PORT=str(PORTS["connect"]), SINETS3_S3_PORT=str(PORTS["s3"]),
+               SINETS3_S3_TLS_PORT=str(PORTS["s3_tls"]),
                SINETS3_S3_ACCESS_KEY=ACCESS, SINETS3_S3_SECRET_KEY=SECRET,
                SINETS3_OFFSET_FLUSH_MS=str(OFFSET_FLUSH_MS))
     env.pop("JDK_JAVA_OPTIONS", None)
@@ -151,7 +171,14 @@ def reset_peak_rss(pid: int) -> None:
 
 def restart_worker() -> None:
     """A fresh Connect worker; it resolves <bucket>.localhost through our hosts file (Camel)."""
-    local_stack("restart", "connect", JDK_JAVA_OPTIONS=f"-Djdk.net.hosts.file={HOSTS_FILE}")
+    for attempt in (1, 2):  # a worker that dies while starting (seen once on a busy machine) gets one more try
+        try:
+            local_stack("restart", "connect", JDK_JAVA_OPTIONS=f"-Djdk.net.hosts.file={HOSTS_FILE}")
+            return
+        except subprocess.CalledProcessError:
+            if attempt == 2:
+                raise
+            say("  the Connect worker did not start: once more")
 
 
 class AccessLog:
@@ -161,19 +188,25 @@ class AccessLog:
 
     STORED = {"s3_PutObject", "s3_CompleteMultipartUpload"}
 
-    def __init__(self, path: Path):
-        self.path, self.offset, self.counts = path, 0, {}
+    def __init__(self, paths: list[Path]):
+        self.paths, self.offsets, self.counts = paths, {}, {}
 
     def mark(self) -> None:
-        self.offset = self.path.stat().st_size if self.path.exists() else 0
+        self.offsets = {p: p.stat().st_size if p.exists() else 0 for p in self.paths}
         self.counts = {}
 
     def poll(self) -> dict:
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
+        for path in self.paths:
+            if path.exists():
+                self.read(path)
+        return self.counts
+
+    def read(self, path: Path) -> None:
+        with path.open("rb") as f:
+            f.seek(self.offsets.get(path, 0))
             data = f.read()
         end = data.rfind(b"\n") + 1
-        self.offset += end
+        self.offsets[path] = self.offsets.get(path, 0) + end
         for line in data[:end].decode(errors="replace").splitlines():
             fields = line.split(" ")
             if len(fields) < 11:
@@ -187,7 +220,6 @@ class AccessLog:
             elif op in self.STORED:
                 c["keys"].add(key)
                 c["objects"] = len(c["keys"])
-        return self.counts
 
 
 def stored_objects(bucket: str) -> list[tuple[str, int]]:
@@ -211,15 +243,15 @@ class Bench:
         self.rows: list[dict] = []
         self.proxy: subprocess.Popen | None = None
         self.connect = Connect(f"http://127.0.0.1:{PORTS['connect']}")
-        self.access = AccessLog(ACCESS_LOG)
+        self.access = AccessLog([ACCESS_LOG, TLS_ACCESS_LOG])
         self.bootstrap = f"127.0.0.1:{PORTS['broker']}"
         n = sizes
         self.scenarios = [
-            Scenario("S", "bench-s", n.s, 1024, "json", 0, "warm-s"),
-            Scenario("M", "bench-m", n.m, 100 * 1024, "jpeg", 0, "warm-m"),
-            Scenario("L", "bench-l", n.l, 16 * MiB, "jpeg", 0, "warm-l"),
-            Scenario("S-wan", "bench-s-wan", n.s_wan, 1024, "json", 20, "warm-s"),
-            Scenario("M-wan", "bench-m-wan", n.m_wan, 100 * 1024, "jpeg", 20, "warm-m"),
+            Scenario("S", "bench-s", n.s[0], 1024, "json", 0, "warm-s", peer_count=n.s[1]),
+            Scenario("M", "bench-m", n.m[0], 100 * 1024, "jpeg", 0, "warm-m", peer_count=n.m[1]),
+            Scenario("L", "bench-l", n.l[0], 16 * MiB, "jpeg", 0, "warm-l", peer_count=n.l[1]),
+            Scenario("S-wan", "bench-s-wan", n.s_wan[0], 1024, "json", 20, "warm-s", peer_count=n.s_wan[1]),
+            Scenario("M-wan", "bench-m-wan", n.m_wan[0], 100 * 1024, "jpeg", 20, "warm-m", peer_count=n.m_wan[1]),
         ]
         self.batch = Scenario("batched", "bench-batched", n.batched, 1024, "json", 0, "warm-s")
         self.memory = Scenario("memory", "bench-memory", sizes.memory_bytes // (8 * 1024), 8 * 1024, "json", 0,
@@ -240,6 +272,8 @@ class Bench:
                               + " ".join(b + ".localhost" for b in buckets) + "\n")
         say(f"starting the bench stack in {STACK_DIR} (ports {PORTS})")
         local_stack("start", "s3", VGW_VIRTUAL_DOMAIN="localhost", VGW_ACCESS_LOG=str(ACCESS_LOG))
+        local_stack("start", "s3tls", VGW_VIRTUAL_DOMAIN="localhost", VGW_ACCESS_LOG=str(TLS_ACCESS_LOG))
+        self.ca_file = STACK_DIR / "tls" / "ca.pem"
         local_stack("start", "broker")
         restart_worker()
         self.proxy = subprocess.Popen([PROXY, "-listen", f"127.0.0.1:{PORTS['proxy']}",
@@ -380,11 +414,11 @@ class Bench:
                 "camel.sink.url": "direct:s3", "camel.main.routesIncludePattern": f"file:{route}"}
 
     @staticmethod
-    def alone_config(topic: str, tasks: int) -> dict:
-        """What Connect costs by itself: Kafka's FileStreamSinkConnector writing to /dev/null
-        reads and delivers the same records and stores nothing."""
-        return {"connector.class": FILE_SINK_CLASS, "tasks.max": str(tasks), "topics": topic,
-                "key.converter": BYTE_ARRAY, "value.converter": BYTE_ARRAY, "file": "/dev/null"}
+    def alone_config(topic: str, tasks: int, counts: Path) -> dict:
+        """What Connect costs by itself: bench/noop's sink reads and delivers the same records,
+        counts them and stores nothing."""
+        return {"connector.class": NOOP_SINK_CLASS, "tasks.max": str(tasks), "topics": topic,
+                "key.converter": BYTE_ARRAY, "value.converter": BYTE_ARRAY, "count.file": str(counts)}
 
     def targets(self, topic: str, flush: int, objects_per_record: int) -> tuple[dict[int, int], int, int]:
         """Offsets the connector must commit, objects it must store, messages they hold. With
@@ -405,7 +439,7 @@ class Bench:
         reset_peak_rss(worker)
         cpu0, store_cpu0 = cpu_seconds(worker), cpu_seconds(store)
         self.access.mark()
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         self.connect.put_config(name, config)
         first_at = stored_at = done_at = None
         last_report = last_status = started
@@ -445,7 +479,7 @@ class Bench:
                 "stored_after_s": (stored_at or end) - started,
                 "peak_rss_mb": status_kb(worker, "VmHWM") / 1024, "rss_start_mb": rss_start / 1024,
                 "cpu_s": cpu_seconds(worker) - cpu0, "store_cpu_s": cpu_seconds(store) - store_cpu0,
-                "complete": done_at is not None}
+                "complete": done_at is not None, "registered_at": started_wall}
 
     def prepare_worker(self, system: str) -> None:
         if self.sizes.fresh_worker_per_row or self.worker_system != system:
@@ -461,12 +495,13 @@ class Bench:
         kind = SYSTEM_SLUGS[label]
         per_record = {"camel": 1, "alone": 0}.get(system, 1 if (extra or {}).get("sink.objects") == "payload" else 2)
         self.prepare_worker(system)
+        COUNTS.mkdir(parents=True, exist_ok=True)
 
         def config(topic_: str, bucket_: str) -> dict:
             if system == "camel":
                 return self.camel_config(sc, topic_, bucket_, tasks)
             if system == "alone":
-                return self.alone_config(topic_, tasks)
+                return self.alone_config(topic_, tasks, COUNTS / bucket_)
             return self.ours_config(sc, topic_, bucket_, tasks, extra or {})
 
         if warm:
@@ -496,6 +531,8 @@ class Bench:
         self.drop_bucket(bucket)
         if m["complete"] and len(stored) != objects:
             raise RuntimeError(f"{label}: {len(stored)} objects stored, {objects} expected")
+        if system == "alone":
+            m.update(self.delivered(COUNTS / bucket, m["registered_at"], messages))
         if not m["complete"]:  # memory window: messages stored so far
             messages = m["objects_seen"] // per_record
         size = sum(s for _, s in stored)
@@ -505,6 +542,22 @@ class Bench:
                "requests_per_msg": m["requests"] / messages if messages else None}
         self.add(row)
         return row, stored
+
+    @staticmethod
+    def delivered(prefix: Path, registered_at: float, messages: int) -> dict:
+        """What the counting sink's tasks were delivered, and when the first record came."""
+        records = value_bytes = 0
+        first = None
+        for path in prefix.parent.glob(prefix.name + "-*"):
+            fields = path.read_text().split()
+            records, value_bytes = records + int(fields[0]), value_bytes + int(fields[1])
+            if len(fields) > 2 and int(fields[2]) > 0:
+                first = min(first or 1e18, int(fields[2]) / 1000)
+            path.unlink()
+        if records < messages:
+            raise RuntimeError(f"{CONNECT_ALONE}: {records} records delivered, {messages} expected")
+        return {"delivered": records, "delivered_bytes": value_bytes,
+                "first_object_after_s": (first - registered_at) if first else None}
 
     # ---------------------------------------------------------------- store-only rows
 
@@ -541,8 +594,8 @@ class Bench:
 
     def ceiling_rows(self, sc: Scenario, what: str, objects: list[tuple[str, str, int]], messages: int) -> dict:
         """The ceiling at every concurrency; returns the best row."""
-        rows = [self.ceiling(sc, f"ceiling ({what}) c={c}", objects, messages, concurrency=c)
-                for c in CONCURRENCIES]
+        levels = WAN_CONCURRENCIES if sc.delay_ms else CONCURRENCIES
+        rows = [self.ceiling(sc, f"ceiling ({what}) c={c}", objects, messages, concurrency=c) for c in levels]
         best = min(rows, key=lambda r: r["seconds"])
         for _ in range(2):  # the best concurrency: best of three runs, one row
             again = self.ceiling(sc, best["system"], objects, messages, concurrency=best["concurrency"])
@@ -558,8 +611,6 @@ class Bench:
             + f": {row['msgs_per_s']:.1f} msgs/s, {row['mb_per_s']:.2f} MB/s, "
             f"{row['requests_per_msg']:.2f} req/msg, {row['seconds']:.2f}s{rss}")
 
-    # ---------------------------------------------------------------- scenarios
-
     def warm_store(self) -> None:
         """A fresh versitygw serves its first few thousand PUTs at half speed."""
         sc = self.scenarios[0]
@@ -574,32 +625,44 @@ class Bench:
         machine's speed drifts by tens of percent over minutes."""
         say(f"== scenario {sc.name}: {sc.count} messages of {sc.size} bytes"
             + (f", {sc.delay_ms:.0f} ms per request round trip" if sc.delay_ms else ""))
-        for label, extra, what in [("ours (seed config)", {}, "seed objects"),
-                                   ("ours (payload only)", {"sink.objects": "payload"}, "payload objects")]:
+        for label, extra, what in [(SEED, {}, "seed objects"), (PAYLOAD, {"sink.objects": "payload"}, "payload objects")]:
             row, stored = self.connector_row(sc, label, "ours", 1, extra)
             self.connector_row(sc, label, "ours", 3, extra)
             self.ceiling_rows(sc, what, [("a", k, s) for k, s in stored], row["messages"])
-            if label == "ours (seed config)":
-                seed_objects, messages = stored, row["messages"]
+            if label == SEED:
+                seed_objects = stored
         for tasks in (1, 3):
-            self.connector_row(sc, "Camel", "camel", tasks)
-        self.connector_row(sc, CONNECT_ALONE, "alone", 1)
+            self.connector_row(sc, CONNECT_ALONE, "alone", tasks)
+        if sc.name == "S":  # one object per message with the send time as metadata: 1 request
+            self.connector_row(sc, METADATA, "ours", 1, {"sink.objects": "payload", "s3.object.metadata": "send-time"})
+        if sc.name == "L":  # what SigV4's UNSIGNED-PAYLOAD saves, over HTTPS (refused over http://)
+            tls = {"store.url": S3_TLS_URL, "s3.ssl.ca.file": str(self.ca_file)}
+            for label, unsigned in [(HTTPS_SIGNED, "false"), (HTTPS_UNSIGNED, "true")]:
+                self.connector_row(sc, label, "ours", 1, {**tls, "s3.unsigned.payload": unsigned})
+        for tasks in (1, 3):
+            self.connector_row(sc, "Camel", "camel", tasks, topic=sc.peer_topic)
+        # The seed pattern replays the objects of the peers' messages: the first of each partition.
+        per_partition = sc.peer_count // sc.partitions
+        peer_objects = [(k, s) for k, s in seed_objects if offset_of(k) < per_partition]
         for tasks in (1, 3):  # two connectors (payload, timestamp), `tasks` tasks each
             streams = [(f"{'ts' if k.endswith('-timestamp.txt') else 'data'}-{partition_of(k) % tasks}", k, s)
-                       for k, s in seed_objects]
-            self.ceiling(sc, "seed pattern (modelled)", streams, messages, mode="seed", tasks=tasks)
+                       for k, s in peer_objects]
+            self.ceiling(sc, "seed pattern (modelled)", streams, per_partition * sc.partitions, mode="seed",
+                         tasks=tasks)
 
     def batched(self) -> None:
-        """Ours with flush.size=1000 (objects of ~1 MB) against the ceiling for the same objects."""
+        """Ours with flush.size=1000 (objects of ~1 MB) against the ceiling for the same objects
+        and against Connect alone on the same records."""
         sc = self.batch
         say(f"== scenario batched: {sc.count} messages of {sc.size} bytes, ours with flush.size=1000")
         kept = None
         for tasks in (1, 3):
-            row, stored = self.connector_row(sc, "ours (flush.size=1000)", "ours", tasks,
-                                             {"flush.size": "1000"}, flush=1000)
+            row, stored = self.connector_row(sc, BATCH, "ours", tasks, {"flush.size": "1000"}, flush=1000)
             kept = kept or (row, stored)
         row, stored = kept
         self.ceiling_rows(sc, "batched objects", [("a", k, s) for k, s in stored], row["messages"])
+        for tasks in (1, 3):
+            self.connector_row(sc, CONNECT_ALONE, "alone", tasks, flush=1000)
 
     def memory_scenario(self) -> None:
         sc = self.memory
@@ -613,12 +676,14 @@ class Bench:
 
     def main(self, only: set[str]) -> None:
         chosen = [sc for sc in self.scenarios if not only or sc.name in only]
-        self.rows_total = 7 * len(chosen) + 2 * ("batched" in only or not only) + 2 * ("memory" in only or not only)
+        self.rows_total = (sum(8 + (sc.name == "S") + 2 * (sc.name == "L") for sc in chosen)
+                           + 4 * ("batched" in only or not only) + 2 * ("memory" in only or not only))
         self.start()
         self.warm_store()
         warm = {}
         for sc in chosen:
             self.preload(sc, sc.topic, sc.count)
+            self.preload(sc, sc.peer_topic, sc.peer_count)
             warm.setdefault(sc.warm_topic, sc)
         if not only or "batched" in only:
             self.preload(self.batch, self.batch.topic, self.batch.count)
@@ -635,6 +700,10 @@ class Bench:
             self.memory_scenario()
 
 
+def offset_of(key: str) -> int:
+    return int(key.rsplit("/", 1)[-1].split("+")[2].split("-")[0].split(".")[0])
+
+
 def partition_of(key: str) -> int:
     return int(key.rsplit("/", 1)[-1].split("+")[1])
 
@@ -642,7 +711,7 @@ def partition_of(key: str) -> int:
 # ------------------------------------------------------------------------------ report
 
 SCENARIO_ORDER = ["S", "M", "L", "S-wan", "M-wan", "batched", "memory"]
-SYSTEM_ORDER = ["ours (seed config)", "ours (payload only)", "ours (flush.size=1000)", "Camel", CONNECT_ALONE,
+SYSTEM_ORDER = [SEED, PAYLOAD, BATCH, METADATA, HTTPS_SIGNED, HTTPS_UNSIGNED, "Camel", CONNECT_ALONE,
                 "seed pattern (modelled)", "ceiling (seed", "ceiling (payload", "ceiling (batched"]
 
 
@@ -656,37 +725,78 @@ def pick(rows: list[dict], scenario: str, system: str, tasks: int | None = None)
             and (tasks is None or r.get("tasks") == tasks)]
 
 
+def steady_rate(row: dict) -> float | None:
+    """Messages per second from the first object stored (the first record delivered, for Connect
+    alone) until the end: the rate once Connect has assigned the partitions."""
+    span = row["seconds"] - (row.get("first_object_after_s") or 0)
+    return row["messages"] / span if span > 0 else None
+
+
 def ratios(rows: list[dict]) -> dict:
-    """ours_vs_peer: ours (payload only; batched: flush.size=1000) over Camel on the same messages,
-    msgs/s, same tasks.max, the lower of the two. ours_vs_ceiling: the ceiling's best time for the
-    objects of ours (seed config; batched: flush.size=1000) over ours' time, the lower of the two
-    tasks.max. 1.0 = as fast as the store allows."""
+    """Per scenario, keyed by tasks.max ("1", "3"):
+    - limit_s = max(Connect alone's time, the ceiling's best time for the objects of ours), the
+      slower of the two halves the connector chains; ours_vs_limit = limit_s / ours' time and
+      ours_vs_ceiling = the ceiling's time / ours' time (seed config; batched: flush.size=1000;
+      1.0 = as fast as the limit allows); payload_only_vs_limit the same for the payload-only rows;
+    - ours_vs_peer: ours (payload only; batched: flush.size=1000) over Camel, msgs/s (batched:
+      Camel on S); ours_vs_seed_pattern: ours (seed config) over the seed pattern, msgs/s;
+    - steady_msgs_per_s and startup_s: the rate after the first object, and the time to it;
+    - plugin_cpu_us_per_msg / _per_mb: ours' worker CPU minus Connect alone's, per message and
+      per MB of record values. The plain keys (ours_vs_limit, ...) hold the lower of the two."""
     out = {}
     for scenario in SCENARIO_ORDER[:-1]:
         batched = scenario == "batched"
-        ours_label = "ours (flush.size=1000)" if batched else "ours (payload only)"
-        seed_label = "ours (flush.size=1000)" if batched else "ours (seed config)"
-        ceiling = pick(rows, scenario, "ceiling (batched" if batched else "ceiling (seed objects)")
-        payload_ceiling = pick(rows, scenario, "ceiling (payload objects)")
-        peer, vs_ceiling, payload_vs_ceiling, until_stored = {}, {}, {}, {}
+        seed_label = BATCH if batched else SEED
+        ceiling = [r["seconds"] for r in pick(rows, scenario, "ceiling (batched" if batched else "ceiling (seed objects)")]
+        payload_ceiling = [r["seconds"] for r in pick(rows, scenario, "ceiling (payload objects)")]
+        q = {k: {} for k in ("limit_s", "limit_set_by", "ours_vs_limit", "ours_vs_ceiling", "payload_only_vs_limit",
+                             "ours_vs_peer", "ours_vs_seed_pattern", "steady_msgs_per_s", "startup_s",
+                             "plugin_cpu_us_per_msg", "plugin_cpu_us_per_mb", "alone_startup_s")}
         for tasks in (1, 3):
-            ours, camel = pick(rows, scenario, ours_label, tasks), pick(rows, "S" if batched else scenario, "Camel", tasks)
-            if ours and camel:
-                peer[str(tasks)] = round(ours[0]["msgs_per_s"] / camel[0]["msgs_per_s"], 2)
-            seed = pick(rows, scenario, seed_label, tasks)
+            t = str(tasks)
+            seed = next(iter(pick(rows, scenario, seed_label, tasks)), None)
+            alone = next(iter(pick(rows, scenario, CONNECT_ALONE, tasks)), None)
+            payload = next(iter(pick(rows, scenario, PAYLOAD, tasks)), None)
+            ours = BATCH if batched else PAYLOAD
+            camel = next(iter(pick(rows, "S" if batched else scenario, "Camel", tasks)), None)
+            pattern = next(iter(pick(rows, scenario, "seed pattern", tasks)), None)
+            peer = next(iter(pick(rows, scenario, ours, tasks)), None)
+            if peer and camel:
+                q["ours_vs_peer"][t] = round(peer["msgs_per_s"] / camel["msgs_per_s"], 2)
+            if seed and pattern:
+                q["ours_vs_seed_pattern"][t] = round(seed["msgs_per_s"] / pattern["msgs_per_s"], 1)
+            if seed:
+                q["steady_msgs_per_s"][t] = round(steady_rate(seed) or 0, 1)
+                q["startup_s"][t] = round(seed["first_object_after_s"], 2)
             if seed and ceiling:
-                vs_ceiling[str(tasks)] = round(min(r["seconds"] for r in ceiling) / seed[0]["seconds"], 2)
-                until_stored[str(tasks)] = round(min(r["seconds"] for r in ceiling) / seed[0]["stored_after_s"], 2)
-            payload = pick(rows, scenario, "ours (payload only)", tasks)
-            if payload and payload_ceiling:
-                payload_vs_ceiling[str(tasks)] = round(min(r["seconds"] for r in payload_ceiling)
-                                                       / payload[0]["seconds"], 2)
-        if peer or vs_ceiling:
-            out[scenario] = {"ours_vs_peer": min(peer.values(), default=None),
-                             "ours_vs_ceiling": min(vs_ceiling.values(), default=None),
-                             "ours_vs_peer_by_tasks": peer, "ours_vs_ceiling_by_tasks": vs_ceiling,
-                             "payload_only_vs_ceiling_by_tasks": payload_vs_ceiling,
-                             "ours_vs_ceiling_until_stored_by_tasks": until_stored}
+                q["ours_vs_ceiling"][t] = round(min(ceiling) / seed["seconds"], 2)
+            if seed and alone and ceiling:
+                limit = max(alone["seconds"], min(ceiling))
+                q["limit_s"][t] = round(limit, 2)
+                q["limit_set_by"][t] = "Connect" if alone["seconds"] >= min(ceiling) else "store"
+                q["ours_vs_limit"][t] = round(limit / seed["seconds"], 2)
+                cpu = seed["cpu_s"] - alone["cpu_s"]
+                q["plugin_cpu_us_per_msg"][t] = round(cpu / seed["messages"] * 1e6, 1)
+                mb = alone["delivered_bytes"] / 1e6 * seed["messages"] / alone["delivered"]
+                q["plugin_cpu_us_per_mb"][t] = round(cpu / mb * 1e6)
+                q["alone_startup_s"][t] = round(alone["first_object_after_s"] or 0, 2)
+            if payload and alone and payload_ceiling:
+                q["payload_only_vs_limit"][t] = round(max(alone["seconds"], min(payload_ceiling))
+                                                      / payload["seconds"], 2)
+        if any(q.values()):
+            entry = {key: min(q[key].values(), default=None)
+                     for key in ("ours_vs_limit", "ours_vs_ceiling", "ours_vs_peer", "ours_vs_seed_pattern")}
+            steady = q["steady_msgs_per_s"]
+            entry["tasks3_vs_tasks1_steady"] = round(steady["3"] / steady["1"], 2) if steady.get("1") and "3" in steady else None
+            entry.update({f"{key}_by_tasks": value for key, value in q.items()})
+            out[scenario] = entry
+    https = [next(iter(pick(rows, "L", label, 1)), None) for label in (HTTPS_SIGNED, HTTPS_UNSIGNED)]
+    if all(https):
+        signed, unsigned = https
+        out["L"]["unsigned_payload"] = {
+            "signed_s": round(signed["seconds"], 2), "unsigned_s": round(unsigned["seconds"], 2),
+            "signed_cpu_s": round(signed["cpu_s"], 2), "unsigned_cpu_s": round(unsigned["cpu_s"], 2),
+            "cpu_saved_ms_per_mb": round((signed["cpu_s"] - unsigned["cpu_s"]) / (signed["bytes"] / 1e6) * 1e3, 2)}
     return out
 
 
@@ -722,24 +832,45 @@ def table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def by_tasks(q: dict, key: str, digits: int = 2) -> str:
+    values = q.get(key + "_by_tasks", {})
+    return " / ".join(fmt(values.get(t), digits) if isinstance(values.get(t), (int, float)) else str(values.get(t, "–"))
+                      for t in "13")
+
+
 def markdown(result: dict) -> str:
     m, rows = result["machine"], result["rows"]
+    load = result.get("load_average") or {}
     lines = [f"Run of {result['date']} ({'quick' if result['quick'] else 'full'}, {result['duration_s'] / 60:.0f} min) "
              f"on {m['cores']} cores, {m['memory_gib']:.0f} GiB, {m['cpu']}. Loopback; the `-wan` scenarios add "
-             "20 ms per request round trip between the worker (or the ceiling program) and the store.", "",
+             "20 ms per request round trip between the worker (or the ceiling program) and the store. "
+             f"1-minute load average during the run: {fmt(load.get('min'), 2)} min, {fmt(load.get('mean'), 2)} mean, "
+             f"{fmt(load.get('max'), 2)} max ({load.get('waited_s', 0):.0f} s waited for a quiet machine first, "
+             f"{fmt(load.get('before'), 2)} at the start).", "",
              "### Summary (ceiling: its best concurrency)", ""]
     lines += table(summary_rows(rows))
-    lines += ["", "### Ratios", "",
-              "| scenario | ours / Camel (msgs/s) | ours / ceiling | tasks.max=1: vs Camel, vs ceiling "
-              "| tasks.max=3: vs Camel, vs ceiling | payload only vs its ceiling (1 / 3) "
-              "| vs ceiling until all stored, before the commit (1 / 3) |",
-              "|---|---:|---:|---|---|---|---|"]
+    lines += ["", "### Against the limit", "",
+              "limit = max(Connect alone, the ceiling for the same objects), both from this run. "
+              "Figures are tasks.max = 1 / 3.", "",
+              "| scenario | limit s (set by) | ours / limit | ours / ceiling | payload only / its limit "
+              "| ours / Camel | ours / seed pattern | steady msgs/s | 3 tasks / 1 (steady) | start-up s "
+              "(ours; Connect alone) | plugin CPU µs/msg | plugin CPU µs/MB |",
+              "|---|---|---|---|---|---|---|---|---:|---|---|---|"]
     for name, q in result["ratios"].items():
-        by = [f"{q['ours_vs_peer_by_tasks'].get(t, '–')}, {q['ours_vs_ceiling_by_tasks'].get(t, '–')}" for t in "13"]
-        payload = " / ".join(str(q["payload_only_vs_ceiling_by_tasks"].get(t, "–")) for t in "13")
-        stored = " / ".join(str(q["ours_vs_ceiling_until_stored_by_tasks"].get(t, "–")) for t in "13")
-        lines.append(f"| {name} | {fmt(q['ours_vs_peer'], 2)} | {fmt(q['ours_vs_ceiling'], 2)} | {by[0]} | {by[1]} "
-                     f"| {payload} | {stored} |")
+        limit = " / ".join(f"{fmt(q['limit_s_by_tasks'].get(t), 2)} ({q['limit_set_by_by_tasks'].get(t, '–')})"
+                           for t in "13")
+        lines.append(f"| {name} | {limit} | {by_tasks(q, 'ours_vs_limit')} | {by_tasks(q, 'ours_vs_ceiling')} "
+                     f"| {by_tasks(q, 'payload_only_vs_limit')} | {by_tasks(q, 'ours_vs_peer')} "
+                     f"| {by_tasks(q, 'ours_vs_seed_pattern', 1)} | {by_tasks(q, 'steady_msgs_per_s', 0)} "
+                     f"| {fmt(q.get('tasks3_vs_tasks1_steady'), 2)} | {by_tasks(q, 'startup_s')}; "
+                     f"{by_tasks(q, 'alone_startup_s')} | {by_tasks(q, 'plugin_cpu_us_per_msg', 1)} "
+                     f"| {by_tasks(q, 'plugin_cpu_us_per_mb', 0)} |")
+    unsigned = result["ratios"].get("L", {}).get("unsigned_payload")
+    if unsigned:
+        lines += ["", f"L over HTTPS, tasks.max=1, seed config: signed payload {unsigned['signed_s']:.2f} s "
+                  f"(worker CPU {unsigned['signed_cpu_s']:.2f} s), `s3.unsigned.payload=true` {unsigned['unsigned_s']:.2f} s "
+                  f"(worker CPU {unsigned['unsigned_cpu_s']:.2f} s): {unsigned['cpu_saved_ms_per_mb']:.2f} ms of worker "
+                  "CPU saved per MB stored."]
     memory = pick(rows, "memory", "")
     if memory:
         lines += ["", "### Memory: backlog over 100 partitions", "",
@@ -750,20 +881,87 @@ def markdown(result: dict) -> str:
                          f"| {r['peak_rss_mb'] - r['rss_start_mb']:.0f} | {fmt(r.get('inflight_bound_mb'), 0)} "
                          f"| {fmt(r['msgs_per_s'])} |")
     lines += ["", "### Where the time of the connector rows goes", "",
-              "From registration: first object stored, all objects stored, offsets committed (= time s); "
-              "\"Connect alone\" is Kafka's FileStreamSinkConnector writing to /dev/null: the worker reading and "
-              "delivering the same records, nothing stored; "
+              "From registration: first object stored (Connect alone: first record delivered), all objects stored, "
+              "offsets committed (= time s); \"Connect alone\" is bench/noop's sink: the worker reading and "
+              "delivering the same records, counting them, storing nothing; "
               "CPU seconds of the worker and of the store (versitygw) over that time.", "",
               "| scenario | system | tasks | first object s | all stored s | committed s | worker CPU s | store CPU s |",
               "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "first_object_after_s" in r and r["scenario"] != "memory":
-            stores = r["objects"] > 0
-            first, stored = (f"{r['first_object_after_s']:.2f}", f"{r['stored_after_s']:.2f}") if stores else ("–", "–")
+            first = fmt(r["first_object_after_s"], 2) if r["first_object_after_s"] is not None else "–"
+            stored = f"{r['stored_after_s']:.2f}" if r["objects"] > 0 else "–"
             lines.append(f"| {r['scenario']} | {r['system']} | {r['tasks']} | {first} | {stored} "
                          f"| {r['seconds']:.2f} | {r['cpu_s']:.1f} | {r['store_cpu_s']:.1f} |")
     lines += ["", "### Every row", ""] + table(rows)
     return "\n".join(lines) + "\n"
+
+
+CHART_SYSTEMS = [(SEED, 1, "ours, seed config, 1 task"), (SEED, 3, "ours, seed config, 3 tasks"),
+                 (BATCH, 1, "ours, flush.size=1000, 1 task"), (BATCH, 3, "ours, flush.size=1000, 3 tasks"),
+                 ("Camel", 1, "Camel, 1 task"), ("Camel", 3, "Camel, 3 tasks"),
+                 ("seed pattern (modelled)", 1, "seed pattern (modelled), 1 task per connector"),
+                 (CONNECT_ALONE, 1, "Connect alone, 1 task"), ("ceiling (", None, "ceiling (same objects, best c)")]
+
+
+def charts(result: dict, out: Path) -> list[Path]:
+    """throughput.svg: msgs/s per scenario and system (log scale); vs-limit.svg: ours against
+    the limit per scenario and tasks.max."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary_rows(result["rows"])
+    scenarios = [s for s in SCENARIO_ORDER[:-1] if pick(rows, s, "")]
+    title = f"{result['date']}, {'quick' if result['quick'] else 'full'} run, {result['machine']['cores']} cores"
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    width = 0.8 / 7
+    slot = 0
+    for system, tasks, label in CHART_SYSTEMS:
+        values = []
+        for s in scenarios:
+            system_here = ("ceiling (batched" if s == "batched" else "ceiling (seed objects)") \
+                if system == "ceiling (" else system
+            found = pick(rows, s, system_here, tasks)
+            values.append(found[0]["msgs_per_s"] if found else 0)
+        if not any(values):
+            continue
+        if system == BATCH:  # ours' bars of the batched scenario share the slots of the seed config
+            offset = 0 if tasks == 1 else 1
+        else:
+            offset = slot
+            slot += 1
+        xs = [i + (offset - 3) * width for i in range(len(scenarios))]
+        ax.bar(xs, values, width, label=label if system != BATCH else None,
+               color=f"C{offset}", hatch="//" if system == BATCH else None, edgecolor="white")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(scenarios)), scenarios)
+    ax.set_ylabel("messages per second (log)")
+    ax.set_title(f"Throughput per scenario ({title}; batched: ours with flush.size=1000, hatched)", fontsize=10)
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    throughput = out / "throughput.svg"
+    fig.savefig(throughput, metadata={"Date": None})
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    names = [s for s in scenarios if s in result["ratios"]]
+    for i, tasks in enumerate("13"):
+        values = [result["ratios"][s]["ours_vs_limit_by_tasks"].get(tasks, 0) for s in names]
+        bars = ax.bar([x + (i - 0.5) * 0.38 for x in range(len(names))], values, 0.38, label=f"tasks.max={tasks}")
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.axhline(0.8, color="grey", linestyle="--", linewidth=1, label="goal 0.8")
+    ax.axhline(1.0, color="black", linewidth=0.6)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("limit time / ours' time")
+    ax.set_title(f"Ours (seed config) against the limit = max(Connect alone, ceiling)\n{title}", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    fig.tight_layout()
+    vs_limit = out / "vs-limit.svg"
+    fig.savefig(vs_limit, metadata={"Date": None})
+    plt.close(fig)
+    return [throughput, vs_limit]
 
 
 def machine() -> dict:
@@ -779,17 +977,74 @@ def interrupted(*_) -> None:
     raise KeyboardInterrupt
 
 
+def load_1min() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def wait_for_quiet(limit: float = 1.5, steady_s: int = 120, every_s: int = 30, give_up_s: int = 45 * 60) -> float:
+    """Waits until the 1-minute load average stays under `limit` for `steady_s` (others share
+    this machine); gives up after `give_up_s`. Returns the seconds waited."""
+    started = time.monotonic()
+    quiet_since = None
+    while time.monotonic() - started < give_up_s:
+        load = load_1min()
+        now = time.monotonic()
+        quiet_since = (quiet_since or now) if load < limit else None
+        if quiet_since is not None and now - quiet_since >= steady_s:
+            return now - started
+        say(f"waiting for a quiet machine: load {load:.2f} (under {limit} for {steady_s}s wanted)")
+        time.sleep(every_s)
+    say(f"the machine did not quieten within {give_up_s / 60:.0f} min: running anyway")
+    return time.monotonic() - started
+
+
+class LoadSampler(threading.Thread):
+    """The 1-minute load average every 10 s while the run goes on, for the results."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples: list[float] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(10):
+            self.samples.append(load_1min())
+
+    def summary(self) -> dict:
+        self.done.set()
+        s = self.samples or [load_1min()]
+        return {"min": min(s), "mean": round(sum(s) / len(s), 2), "max": max(s), "samples": len(s)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller run of the same scenarios")
     parser.add_argument("--only", default="", help="comma-separated scenarios (S,M,L,S-wan,M-wan,batched,memory), "
                         "for development; results then go to bench/work/results")
-    parser.add_argument("--out", default=None, help="directory of latest.md / latest.json")
+    parser.add_argument("--out", default=None, help="directory of latest.md / latest.json and the charts")
+    parser.add_argument("--wait-quiet", action=argparse.BooleanOptionalAction, default=None,
+                        help="first wait until the 1-minute load stays under 1.5 for 2 minutes (at most 45 min; "
+                        "default: for a full run)")
+    parser.add_argument("--render", metavar="JSON", help="write latest.md and the charts of a run's latest.json "
+                        "anew (into --out, default: beside it), running nothing")
     args = parser.parse_args()
+    if args.render:
+        source = Path(args.render)
+        result = json.loads(source.read_text())
+        result["ratios"] = ratios(result["rows"])
+        out = Path(args.out or source.parent)
+        (out / "latest.md").write_text(markdown(result))
+        (out / "latest.json").write_text(json.dumps(result, indent=1) + "\n")
+        charts(result, out)
+        return 0
     only = {name for name in args.only.split(",") if name}
-    out = Path(args.out or (WORK / "results" if only else BENCH / "results"))
+    out = Path(args.out or (WORK / "results" if only or args.quick else BENCH / "results"))
     signal.signal(signal.SIGTERM, interrupted)
+    waited = wait_for_quiet() if (args.wait_quiet if args.wait_quiet is not None else not (args.quick or only)) else 0
+    load_before = load_1min()
     bench = Bench(QUICK if args.quick else FULL)
+    sampler = LoadSampler()
+    sampler.start()
     started = time.monotonic()
     try:
         bench.main(only)
@@ -800,6 +1055,7 @@ def main() -> int:
         bench.stop()
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "quick": args.quick,
               "machine": machine(), "duration_s": round(time.monotonic() - started),
+              "load_average": {**sampler.summary(), "before": load_before, "waited_s": round(waited)},
               "rows": sorted(bench.rows, key=sort_key), "ratios": ratios(bench.rows)}
     for r in result["rows"]:
         for k, v in r.items():
@@ -809,9 +1065,11 @@ def main() -> int:
     table = markdown(result)
     (out / "latest.md").write_text(table)
     (out / "latest.json").write_text(json.dumps(result, indent=1) + "\n")
+    pictures = charts(result, out)
     print()
     print(table)
-    say(f"done in {result['duration_s'] / 60:.1f} min: {out / 'latest.md'}, {out / 'latest.json'}")
+    say(f"done in {result['duration_s'] / 60:.1f} min: {out / 'latest.md'}, {out / 'latest.json'}, "
+        + ", ".join(str(p) for p in pictures))
     return 0
 
 

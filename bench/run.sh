@@ -2,18 +2,21 @@
 # Benchmark: our plugin against Apache Camel's S3 sink, the seed's request pattern (modelled)
 # and the store's own ceiling, on a local stack of its own (broker, Connect worker, versitygw).
 #
-#   bench/run.sh [--quick]      (--quick: smaller run of the same scenarios, ~10 minutes)
-#   bench/run.sh [--quick] --only S,memory   (development: some scenarios, results in bench/work/results)
+#   bench/run.sh [--quick]      (--quick: smaller run of the same scenarios, ~15 minutes)
+#   bench/run.sh [--quick] --only S,memory   (development: some scenarios)
 #
-# Writes the table to stdout and bench/results/latest.md, the figures to bench/results/latest.json.
+# Writes the table to stdout, bench/results/latest.{md,json} and the charts throughput.svg and
+# vs-limit.svg (--quick and --only: into bench/work/results/). A full run first waits until the
+# 1-minute load average stays under 1.5 for 2 minutes (at most 45 min; --no-wait-quiet skips it).
 # State lives in bench/work/ (git-ignored); ports 19092, 19093 (broker), 18083 (Connect),
-# 17070 (versitygw), 17071/17072 (delay proxy and its control API), overridable with
-# BENCH_BROKER_PORT, BENCH_CONTROLLER_PORT, BENCH_CONNECT_PORT, BENCH_S3_PORT, BENCH_PROXY_PORT,
-# BENCH_PROXY_CTL_PORT. Camel's jars are cached in ~/.cache/sinets3 (SINETS3_CACHE).
+# 17070 (versitygw), 17073 (versitygw over HTTPS), 17071/17072 (delay proxy and its control API),
+# overridable with BENCH_BROKER_PORT, BENCH_CONTROLLER_PORT, BENCH_CONNECT_PORT, BENCH_S3_PORT,
+# BENCH_S3_TLS_PORT, BENCH_PROXY_PORT, BENCH_PROXY_CTL_PORT. Camel's jars are cached in
+# ~/.cache/sinets3 (SINETS3_CACHE).
 # Every process it starts is stopped at the end, also on failure or Ctrl-C.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench="$repo/bench"
@@ -22,7 +25,7 @@ cache="${SINETS3_CACHE:-$HOME/.cache/sinets3}"
 camel="$cache/camel-0.11.0"
 
 case "${1:-}" in
-  -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
 
 PATH="$PATH:/usr/local/go/bin:$HOME/go/bin:$HOME/.cargo/bin"
@@ -31,7 +34,7 @@ command -v cargo >/dev/null || die "cargo is needed to build bench/ceiling"
 command -v mvn >/dev/null || apt_install maven
 
 "$repo/scripts/setup-venv.sh"
-"$repo/.venv/bin/python" -c 'import crc32c' 2>/dev/null ||
+"$repo/.venv/bin/python" -c 'import crc32c, matplotlib' 2>/dev/null ||
   "$repo/.venv/bin/python" -m pip install -q -r "$bench/requirements.txt"
 compgen -G "$repo/build/plugin/*.jar" >/dev/null || "$repo/scripts/build.sh"
 
@@ -43,14 +46,15 @@ cp "$work/target/release/bench-ceiling" "$work/bin/ceiling"
 
 # Camel's plugin directory, fetched once.
 ensure_maven_deps "$bench/camel/pom.xml" "$camel"
-# "Connect alone": Kafka's own FileStreamSinkConnector writing to /dev/null, fetched once.
-filesink="$cache/connect-file-3.8.0"
-if [[ ! -f $filesink/connect-file-3.8.0.jar ]]; then
-  say "fetching org.apache.kafka:connect-file:3.8.0 into $filesink"
-  (cd "$work" && mvn -q -B -Dstyle.color=never dependency:copy -Dartifact=org.apache.kafka:connect-file:3.8.0 \
-    -DoutputDirectory="$filesink") || die "mvn dependency:copy of connect-file failed"
-fi
-ln -sfn "$filesink" "$work/plugins/connect-file"
+# "Connect alone": bench/noop's counting sink, compiled against the stack's Kafka jars into a
+# plugin directory of its own (never part of our plugin).
+kafka_libs="$cache/kafka-3.8.0/libs"
+ensure_maven_deps "$repo/scripts/stack/pom.xml" "$kafka_libs"
+rm -rf "$work/noop" && mkdir -p "$work/noop/classes/META-INF/services" "$work/plugins/bench-noop"
+javac --release 11 -d "$work/noop/classes" -cp "$kafka_libs/*" "$bench/noop/NoopSinkConnector.java"
+echo bench.NoopSinkConnector >"$work/noop/classes/META-INF/services/org.apache.kafka.connect.sink.SinkConnector"
+jar cf "$work/plugins/bench-noop/bench-noop.jar" -C "$work/noop/classes" .
+rm -f "$work/plugins/connect-file"
 ln -sfn "$repo/build/plugin" "$work/plugins/sinets3"
 ln -sfn "$camel" "$work/plugins/camel"
 

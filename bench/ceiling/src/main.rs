@@ -9,13 +9,23 @@
 //! object, `concurrency` at a time. Mode `seed` replays the seed's request pattern (Confluent's
 //! S3 sink, flush.size=1): every object is a multipart upload of three requests (create, one
 //! part, complete), one object at a time per stream, the streams side by side.
+//! Mode `engine` drives the connector engine itself (`s3sink_engine::Sink`) with no Kafka and no
+//! JVM, for profiling it against the ceiling on the same store:
+//!
+//!   ceiling -endpoint ... -bucket B -mode engine -messages 1000 -size 102400 [-set key=value]...
+//!
+//! builds that many SINETStream v3 messages (plain Avro, JSON-like payloads), partitions 0-2 in
+//! turn, hands them to `Sink::put` in batches of 500 from one thread as Connect does, and waits
+//! until every offset is committable. `-set` changes a connector key (e.g. flush.size=1000,
+//! sink.objects=payload).
 //! Prints one JSON line: objects, bytes, requests, seconds.
 
 use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use s3sink_engine::config::{StoreConfig, StoreLocation};
-use s3sink_engine::store;
+use s3sink_engine::record::{Record, TopicPartition};
+use s3sink_engine::{store, Probe, Sink};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
@@ -83,9 +93,103 @@ async fn multipart(store: &dyn ObjectStore, key: &str, data: Bytes) -> Result<()
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Error> {
+/// A SINETStream v3 message with a plain Avro body, as the Python client writes it.
+fn message(send_us: i64, payload: &[u8]) -> Bytes {
+    let mut out = vec![0xDF, 0x03, 0, 0, 0, 0, 0xC3, 0x01, 0x1F, 0x9C, 0x0C, 0x91, 0xEB, 0x33, 0x66, 0x4F];
+    for value in [send_us, payload.len() as i64] {
+        let mut z = ((value << 1) ^ (value >> 63)) as u64;
+        while z >= 0x80 {
+            out.push((z as u8 & 0x7F) | 0x80);
+            z >>= 7;
+        }
+        out.push(z as u8);
+    }
+    out.extend_from_slice(payload);
+    Bytes::from(out)
+}
+
+/// `-mode engine`: the engine stores `-messages` messages of `-size` bytes.
+fn engine(args: &[String]) -> Result<(), Error> {
+    const PARTITIONS: i32 = 3;
+    const BATCH: usize = 500;
+    let messages: usize = arg(args, "messages", None)?.parse()?;
+    let size: usize = arg(args, "size", None)?.parse()?;
+    let mut changes = vec![
+        ("store.url".to_string(), arg(args, "endpoint", None)?),
+        ("s3.bucket.name".to_string(), arg(args, "bucket", None)?),
+        ("aws.access.key.id".to_string(), arg(args, "access", None)?),
+        ("aws.secret.access.key".to_string(), arg(args, "secret", None)?),
+        ("s3.path.style.access.enabled".to_string(), "true".to_string()),
+        ("timezone".to_string(), "Asia/Tokyo".to_string()),
+    ];
+    for (i, a) in args.iter().enumerate() {
+        if a == "-set" {
+            let (key, value) = args.get(i + 1).and_then(|kv| kv.split_once('=')).ok_or("-set needs key=value")?;
+            changes.push((key.to_string(), value.to_string()));
+        }
+    }
+    let changes: Vec<(&str, &str)> = changes.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let config = s3sink_engine::config::test_support::config(&changes)?;
+    let payload: Vec<u8> = (0..size).map(|i| b"0123456789abcdef"[i % 16]).collect();
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let topic = TopicPartition::new("bench", 0).topic;
+    // Built before the clock starts, as Connect hands the task records it has read.
+    let records: Vec<Record> = (0..messages)
+        .map(|i| {
+            let tp = TopicPartition { topic: topic.clone(), partition: i as i32 % PARTITIONS };
+            let offset = (i as i32 / PARTITIONS) as i64;
+            Record::untransformed(tp, offset, Some(now_ms), Some(message(now_ms * 1000 + i as i64, &payload)))
+        })
+        .collect();
+    let sink = Sink::start(config, "bench|engine", Probe::Strict)?;
+    let ends: BTreeMap<i32, i64> =
+        (0..PARTITIONS).map(|p| (p, ((messages as i32 - p + PARTITIONS - 1) / PARTITIONS) as i64)).collect();
+    let started = Instant::now();
+    for chunk in records.chunks(BATCH) {
+        let mut batch = chunk.to_vec();
+        loop {
+            let offered = batch.len();
+            let outcome = sink.put(batch.clone())?;
+            if outcome.taken == offered {
+                break;
+            }
+            batch.drain(..outcome.taken);
+            std::thread::sleep(std::time::Duration::from_millis(250)); // Connect's pause
+        }
+    }
+    let put_done = started.elapsed().as_secs_f64();
+    loop {
+        let committable: BTreeMap<i32, i64> =
+            sink.committable()?.into_iter().map(|(tp, o)| (tp.partition, o)).collect();
+        if ends.iter().all(|(p, end)| *end == 0 || committable.get(p).is_some_and(|o| o >= end)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let m = sink.metrics();
+    let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "{{\"mode\":\"engine\",\"messages\":{messages},\"objects\":{},\"bytes\":{},\"requests\":{},\
+         \"put_s\":{put_done},\"seconds\":{seconds}}}",
+        get(&m.objects_stored),
+        get(&m.payload_bytes_stored),
+        get(&m.put_requests) + get(&m.multipart_requests)
+    );
+    sink.close();
+    Ok(())
+}
+
+fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
+    if arg(&args, "mode", Some("put"))? == "engine" {
+        return engine(&args);
+    }
+    tokio::runtime::Runtime::new()?.block_on(store_only(&args))
+}
+
+async fn store_only(args: &[String]) -> Result<(), Error> {
+    let args = args.to_vec();
     let mode = arg(&args, "mode", Some("put"))?;
     let concurrency: usize = arg(&args, "concurrency", Some("32"))?.parse()?;
     let store = open_store(

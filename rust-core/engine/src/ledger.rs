@@ -4,7 +4,7 @@
 
 use crate::error::SinkError;
 use crate::record::TopicPartition;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -28,8 +28,11 @@ struct Partition {
     /// One past the last offset taken.
     next_offset: i64,
     /// Offsets that hold back the commit, with when they were taken: first offsets of
-    /// objects not yet stored, and records not yet reported as errant.
-    holds: BTreeSet<(i64, Instant)>,
+    /// objects not yet stored, and records not yet reported as errant. Keyed by offset, so
+    /// that storing one object and finding the first hold do not walk all of them (with
+    /// flush.size=1 thousands are held at once); offsets are taken in order, so the first
+    /// is also the oldest.
+    holds: BTreeMap<i64, Instant>,
 }
 
 impl Ledger {
@@ -56,12 +59,12 @@ impl Ledger {
     }
 
     pub fn hold(&self, tp: &TopicPartition, offset: i64) {
-        self.lock().partition(tp).holds.insert((offset, Instant::now()));
+        self.lock().partition(tp).holds.entry(offset).or_insert_with(Instant::now);
     }
 
     pub fn release(&self, tp: &TopicPartition, offset: i64) {
         if let Some(partition) = self.lock().partitions.get_mut(tp) {
-            partition.holds.retain(|(held, _)| *held != offset);
+            partition.holds.remove(&offset);
         }
     }
 
@@ -69,7 +72,7 @@ impl Ledger {
     pub fn stored(&self, tp: &TopicPartition, epoch: u64, first_offset: i64) {
         let mut state = self.lock();
         if let Some(partition) = state.partitions.get_mut(tp).filter(|p| p.epoch == epoch) {
-            partition.holds.retain(|(held, _)| *held != first_offset);
+            partition.holds.remove(&first_offset);
         }
     }
 
@@ -92,7 +95,7 @@ impl Ledger {
 
     /// When the oldest record that is taken but not yet durable was taken, over all partitions.
     pub fn oldest_waiting(&self) -> Option<Instant> {
-        self.lock().partitions.values().flat_map(|p| p.holds.iter().map(|(_, at)| *at)).min()
+        self.lock().partitions.values().filter_map(|p| p.holds.first_key_value().map(|(_, at)| *at)).min()
     }
 
     /// Forgets a partition: it went to another task, or this task stopped. Uploads of the
@@ -104,7 +107,7 @@ impl Ledger {
 
 impl Partition {
     fn first_hold(&self) -> Option<i64> {
-        self.holds.iter().map(|(offset, _)| *offset).min()
+        self.holds.first_key_value().map(|(offset, _)| *offset)
     }
 }
 
@@ -117,7 +120,7 @@ impl State {
         let next_epoch = &mut self.next_epoch;
         self.partitions.entry(tp.clone()).or_insert_with(|| {
             *next_epoch += 1;
-            Partition { epoch: *next_epoch, next_offset: -1, holds: BTreeSet::new() }
+            Partition { epoch: *next_epoch, next_offset: -1, holds: BTreeMap::new() }
         })
     }
 }

@@ -102,18 +102,23 @@ impl OpenObject {
         other_bucket || too_long || *target != self.target
     }
 
-    /// The bytes `record` adds to an object, to reserve before it is added.
-    pub fn bytes_of(config: &SinkConfig, record: &DecodedRecord) -> usize {
-        let payload = if config.write_payload { record.payload.len() + config.payload_separator.len() } else { 0 };
-        let timestamp = if config.write_timestamp { timestamp_line(config, record.send_time_ms).len() } else { 0 };
-        payload + timestamp
+    /// The record's line of the timestamp object, if the sink writes one: made once per record,
+    /// for `bytes_of` and `push`.
+    pub fn timestamp_line_of(config: &SinkConfig, record: &DecodedRecord) -> Option<String> {
+        config.write_timestamp.then(|| timestamp_line(config, record.send_time_ms))
     }
 
-    pub fn push(&mut self, config: &SinkConfig, record: DecodedRecord, memory: Reservation) {
+    /// The bytes `record` (with its timestamp line) adds to an object, to reserve before it is added.
+    pub fn bytes_of(config: &SinkConfig, record: &DecodedRecord, line: Option<&str>) -> usize {
+        let payload = if config.write_payload { record.payload.len() + config.payload_separator.len() } else { 0 };
+        payload + line.map_or(0, str::len)
+    }
+
+    pub fn push(&mut self, config: &SinkConfig, record: DecodedRecord, line: Option<String>, memory: Reservation) {
         self.records += 1;
         self.memory.merge(memory);
-        if config.write_timestamp {
-            self.timestamp_lines.extend_from_slice(timestamp_line(config, record.send_time_ms).as_bytes());
+        if let Some(line) = line {
+            self.timestamp_lines.extend_from_slice(line.as_bytes());
         }
         if config.write_payload {
             self.payloads.push(record.payload);

@@ -18,7 +18,7 @@ use crate::upload::{UploadError, UploadSettings, Uploader};
 use crate::{runtime, store, task_log};
 use log::Level;
 use sinetstream_codec::Decoder;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::runtime::Runtime;
@@ -62,6 +62,8 @@ pub struct Sink {
     stopping: CancellationToken,
     context: Arc<str>,
     backpressure_since: Mutex<Option<Instant>>,
+    /// Target topics whose every key fits S3's limit (see `every_key_fits`).
+    fitting_topics: Mutex<HashSet<Arc<str>>>,
 }
 
 struct PartitionState {
@@ -109,6 +111,7 @@ impl Sink {
             stopping: CancellationToken::new(),
             context,
             backpressure_since: Mutex::new(None),
+            fitting_topics: Mutex::new(HashSet::new()),
         };
         // A validation (connector create, REST validate) starts nothing: no start-up line.
         if probe == Probe::Lenient {
@@ -217,7 +220,8 @@ impl Sink {
             Ok(decoded) => decoded,
             Err(failure) => return refuse(failure),
         };
-        let bytes = OpenObject::bytes_of(&self.config, &decoded);
+        let line = OpenObject::timestamp_line_of(&self.config, &decoded);
+        let bytes = OpenObject::bytes_of(&self.config, &decoded, line.as_deref());
         if bytes > self.memory.limit() {
             let limit = self.memory.limit();
             return refuse(RecordFailure::new(
@@ -225,16 +229,33 @@ impl Sink {
                 format!("the record needs {bytes} bytes, more than upload.max.inflight.bytes ({limit})"),
             ));
         }
-        let key_bytes = OpenObject::key_length(&self.config, &record.target, &decoded);
-        if key_bytes > MAX_KEY_BYTES {
-            return refuse(RecordFailure::new(
-                "key-too-long",
-                format!("its object key would be {key_bytes} bytes, more than S3's {MAX_KEY_BYTES}"),
-            ));
+        if !self.every_key_fits(&record.target.tp.topic) {
+            let key_bytes = OpenObject::key_length(&self.config, &record.target, &decoded);
+            if key_bytes > MAX_KEY_BYTES {
+                return refuse(RecordFailure::new(
+                    "key-too-long",
+                    format!("its object key would be {key_bytes} bytes, more than S3's {MAX_KEY_BYTES}"),
+                ));
+            }
         }
         let Some(memory) = self.reserve(bytes)? else { return Ok(Taken::NoRoom) };
-        self.add(record, decoded, memory);
+        self.add(record, decoded, line, memory);
         Ok(Taken::Stored)
+    }
+
+    /// Whether every key the topic can give fits S3's limit (the configured topics are checked at
+    /// start; others, from topics.regex or a transform, once when first seen), so that its
+    /// records need no check of their own.
+    fn every_key_fits(&self, topic: &Arc<str>) -> bool {
+        let mut fitting = self.fitting_topics.lock().unwrap_or_else(|e| e.into_inner());
+        if fitting.contains(topic) {
+            return true;
+        }
+        let fits = self.config.naming.longest_key(topic) <= MAX_KEY_BYTES;
+        if fits {
+            fitting.insert(topic.clone());
+        }
+        fits
     }
 
     /// Room for `bytes`, waiting up to `PUT_WAIT` for uploads to give memory back. Open
@@ -287,7 +308,7 @@ impl Sink {
     }
 
     /// Adds one decoded record to its partition's open object, closing objects that end.
-    fn add(&self, record: Record, decoded: DecodedRecord, memory: Reservation) {
+    fn add(&self, record: Record, decoded: DecodedRecord, line: Option<String>, memory: Reservation) {
         let config = &self.config;
         let source = record.source;
         let mut partitions = self.lock_partitions();
@@ -302,7 +323,7 @@ impl Sink {
             self.ledger.hold(&source.tp, source.offset);
             OpenObject::start(config, &record.target, source.offset, epoch, &decoded, self.memory.nothing())
         });
-        object.push(config, decoded, memory);
+        object.push(config, decoded, line, memory);
         if object.is_full(config) {
             self.ship(&source.tp, state);
         }

@@ -211,6 +211,33 @@ fn objects_above_the_part_size_go_multipart() {
     sink.close();
 }
 
+/// Topics not configured (topics.regex, a transform's) are checked once when first seen; one
+/// whose keys can be too long has every record refused by itself, not the topic at once.
+#[test]
+fn records_whose_keys_would_be_too_long_are_refused_and_the_rest_stored() {
+    let server = Versitygw::start();
+    let topics_dir = vec!["d".repeat(199); 3].join("/"); // 599 bytes; no name over the disk's 255
+
+    let sink = start(config(&server, json!({"topics.dir": topics_dir})));
+    let long = TopicPartition::new(&"t".repeat(249), 0);
+    let record = |tp: &TopicPartition, offset| {
+        Record::untransformed(tp.clone(), offset, Some(RECORD_MS), Some(message(SEND_US, b"x")))
+    };
+    let records = vec![record(&long, 0), record(&partition_0(), 0), record(&long, 1), record(&long, 1_000_000)];
+    let outcome = sink.put(records).unwrap();
+    assert_eq!(outcome.taken, 4);
+    let refused: Vec<(usize, &str)> = outcome.failures.iter().map(|(i, f)| (*i, f.kind)).collect();
+    assert_eq!(refused, vec![(0, "key-too-long"), (2, "key-too-long"), (3, "key-too-long")]);
+    assert!(outcome.failures[0].1.reason.contains("more than S3's 1024"), "{}", outcome.failures[0].1.reason);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sink.committable().unwrap().contains(&(partition_0(), 1)) {
+        assert!(Instant::now() < deadline, "offset 0 of t-0 not stored: {:?}", sink.committable());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.object(&format!("{topics_dir}/t/year=2022/month=04/day=18/hour=10/t+0+0000000000.bin")), b"x");
+    sink.close();
+}
+
 #[test]
 fn flush_size_groups_records_and_names_objects_by_first_offset() {
     let server = Versitygw::start();
