@@ -49,6 +49,7 @@ def test_bad_config_refused_or_fails(case, stack, connect, connectors, bucket, n
     if result["error_count"] > 0:
         errors = config_errors(result)
         assert key in errors, f"validate refused the config, but not for {key}: {errors}"
+        assert "<Error>" not in str(errors), f"the store's whole XML answer, not its code and message: {errors}"
     else:  # accepted: then the task must fail and say which key
         connectors.create(names.connector, to_create)
         produce(stack, tmp_path, names.topic, [b"one record"])

@@ -297,11 +297,12 @@ async fn within_timeout<T>(
 fn probe_failure(error: &object_store::Error, config: &StoreConfig, request: &str) -> ProbeFailure {
     let location = config.location_text();
     let text = describe(error);
+    let answer = summarize_answer(&text);
     let refused = || {
         SinkError::config(
             "aws.secret.access.key",
             format!(
-                "{location} refused {request} with the credentials of access key {}: {text}",
+                "{location} refused {request} with the credentials of access key {}: {answer}",
                 access_key_label(config)
             ),
         )
@@ -321,10 +322,10 @@ fn probe_failure(error: &object_store::Error, config: &StoreConfig, request: &st
         }
         _ if text.contains("status code: 4") => failure(SinkError::config(
             key_of_refusal(&text),
-            format!("{location} refused {request} as the connector's uploads will make it: {text}"),
+            format!("{location} refused {request} as the connector's uploads will make it: {answer}"),
         )),
         _ => ProbeFailure {
-            error: SinkError::config("store.url", format!("cannot reach {location}: {text}")),
+            error: SinkError::config("store.url", format!("cannot reach {location}: {answer}")),
             unreachable: true,
         },
     }
@@ -376,4 +377,46 @@ pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
         cause = inner.source();
     }
     text
+}
+
+/// A store's error answer in one line, `HTTP 403 SignatureDoesNotMatch: <Message>`, rather than
+/// its whole XML body; text that is not an HTTP answer (a TLS or network failure) as it is.
+pub fn summarize_answer(text: &str) -> String {
+    let Some(status) = http_status(text) else { return text.to_string() };
+    let code = xml_field(text, "Code").map(|c| format!(" {c}")).unwrap_or_default();
+    let message = xml_field(text, "Message").map(|m| format!(": {m}")).unwrap_or_default();
+    format!("HTTP {status}{code}{message}")
+}
+
+/// `... status code: 503 Service Unavailable ...` as object_store words it.
+pub fn http_status(text: &str) -> Option<u16> {
+    let after = text.split("status code: ").nth(1)?;
+    after.get(..3)?.parse().ok()
+}
+
+/// `<Code>SlowDown</Code>` in an S3 error body.
+pub fn xml_field<'a>(text: &'a str, field: &str) -> Option<&'a str> {
+    let open = format!("<{field}>");
+    let start = text.find(&open)? + open.len();
+    let end = text[start..].find("</")? + start;
+    Some(&text[start..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_answer_is_summarized_by_status_code_and_message() {
+        let text = "Client error with status code: 403 Forbidden: <?xml version=\"1.0\"?><Error>\
+                    <Code>SignatureDoesNotMatch</Code><Message>The signature does not match</Message>\
+                    <RequestId>1</RequestId></Error>";
+        assert_eq!(summarize_answer(text), "HTTP 403 SignatureDoesNotMatch: The signature does not match");
+    }
+
+    #[test]
+    fn text_without_a_status_is_kept_whole() {
+        let text = "error sending request: invalid peer certificate: UnknownIssuer";
+        assert_eq!(summarize_answer(text), text);
+    }
 }

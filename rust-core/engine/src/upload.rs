@@ -9,7 +9,7 @@ use crate::error::SinkError;
 use crate::logging::EveryInterval;
 use crate::metrics::Metrics;
 use crate::objects::ObjectFile;
-use crate::store::{describe, Store};
+use crate::store::{describe, http_status, summarize_answer, xml_field, Store};
 use crate::task_log;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -440,14 +440,7 @@ fn classify(error: &object_store::Error) -> AttemptFailure {
     let text = describe(error);
     let status = http_status(&text);
     let code = xml_field(&text, "Code");
-    let summary = match status {
-        Some(status) => {
-            let code = code.map(|c| format!(" {c}")).unwrap_or_default();
-            let message = xml_field(&text, "Message").map(|m| format!(": {m}")).unwrap_or_default();
-            format!("HTTP {status}{code}{message}")
-        }
-        None => text.clone(),
-    };
+    let summary = summarize_answer(&text);
     let credentials = matches!(status, Some(401 | 403))
         || matches!(error, object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. });
     let class = if code.is_some_and(|c| THROTTLING_CODES.contains(&c)) || matches!(status, Some(429 | 503)) {
@@ -485,20 +478,6 @@ fn cause<'a, T: std::error::Error + 'static>(error: &'a (dyn std::error::Error +
         current = e.source();
     }
     None
-}
-
-/// `... status code: 503 Service Unavailable ...` as object_store words it.
-fn http_status(text: &str) -> Option<u16> {
-    let after = text.split("status code: ").nth(1)?;
-    after.get(..3)?.parse().ok()
-}
-
-/// `<Code>SlowDown</Code>` in an S3 error body.
-fn xml_field<'a>(text: &'a str, field: &str) -> Option<&'a str> {
-    let open = format!("<{field}>");
-    let start = text.find(&open)? + open.len();
-    let end = text[start..].find("</")? + start;
-    Some(&text[start..end])
 }
 
 #[cfg(test)]
