@@ -14,6 +14,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$root/scripts/lib.sh"
 cd "$root"
+case ${1:-} in
+  "") ;;
+  -h | --help) sed -n '2,/^set -E/{/^set -E/d;s/^# \{0,1\}//;p;}' "$0"; exit 0 ;;
+  *) err "unknown argument: $1 (it takes none; settings are environment variables, see --help)"; exit 2 ;;
+esac
 started=$SECONDS
 stack_dir="${SINETS3_STACK_DIR:-$root/.stack}"
 logs="$stack_dir/logs"

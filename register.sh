@@ -379,11 +379,14 @@ do_register() {
     objects=("payload,timestamp")
     others=(s3-sink-data s3-sink-timestamp)
   fi
+  # A dry run prints the connector configs alone on stdout (for a pipe); its notes go to stderr.
+  if $DRY_RUN; then exec 3>&1 1>&2; fi
   check_settings
   build_config
   load_properties
 
   if $DRY_RUN; then
+    exec 1>&3 3>&-
     for i in "${!names[@]}"; do
       json=$(connector_json "${names[$i]}" "${objects[$i]}")
       connect_json pretty <<<"$json" || say "$json"

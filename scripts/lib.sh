@@ -57,7 +57,9 @@ apt_install() {
   command -v apt-get >/dev/null 2>&1 || die "$* not installed, and this system has no apt-get: install $* first"
   say "installing $* (apt-get install)"
   log="$(mktemp)"
-  if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"; } \
+  # Lock::Timeout: wait for another apt run (a parallel install) instead of failing on its lock.
+  local apt=(apt-get -o DPkg::Lock::Timeout=300)
+  if ! { "${sudo[@]}" "${apt[@]}" update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "$@"; } \
     >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
@@ -250,7 +252,8 @@ json_obj() {
 #   password-keys  the keys a config/validate answer defines as type PASSWORD, one per line
 #   classes        the class of each plugin of GET /connector-plugins, one per line
 #   status         a connector's GET .../status, one line for the connector and one per task
-#                  (with the first line of a task's trace); exit status 1 unless the connector
+#                  (with the first line of a task's trace and its last "Caused by:", the root
+#                  cause); exit status 1 unless the connector
 #                  and all its tasks are RUNNING and there is at least one task
 #   pretty         the document, indented
 # Exit status 65 when ANSWER is not JSON of the expected shape.
@@ -288,7 +291,11 @@ try:
         for task in tasks:
             lines.append("  task %s: %s on %s" % (task.get("id"), task["state"], task.get("worker_id")))
             if task.get("trace"):
-                lines.append("    " + task["trace"].split("\n")[0])
+                trace = task["trace"].split("\n")
+                causes = [line for line in trace if line.startswith("Caused by: ")]
+                lines.append("    " + trace[0])
+                if causes:
+                    lines.append("    " + causes[-1])
             ok = ok and task["state"] == "RUNNING"
         if not tasks:
             lines.append("  no tasks yet")

@@ -22,10 +22,7 @@ say() { printf 'test-aarch64: %s\n' "$*" >&2; }
 apt_get() { apt-get -o DPkg::Lock::Timeout=300 "$@"; }
 
 ensure_qemu() {
-  command -v qemu-aarch64-static >/dev/null 2>&1 && return 0
-  say "installing qemu-user-static (apt-get)"
-  apt_get update -qq
-  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq qemu-user-static >/dev/null
+  command -v qemu-aarch64-static >/dev/null 2>&1 || apt_install qemu-user-static
 }
 
 # The candidate versions of the arm64 packages: the sysroot is rebuilt when they change.

@@ -547,5 +547,6 @@ def test_dry_run_shows_merged_properties(tmp_path):
     write_properties(tmp_path, "flush.size=250")
     result = run(write_env(tmp_path, BASE_ENV), "--dry-run", url="http://127.0.0.1:9", wait="0")
     assert result.returncode == 0, result.stderr
-    config = json.loads(result.stdout[result.stdout.index("{"):])
+    config = json.loads(result.stdout)  # the notes go to stderr: stdout is the config alone
     assert config["flush.size"] == "250"
+    assert "connector keys from" in result.stderr

@@ -78,6 +78,10 @@ def test_status_running_sorted_by_task():
 @pytest.mark.parametrize("change, line", [
     (lambda s: s["tasks"][0].update(state="FAILED", trace="org.x.ConnectException: 403 Forbidden\n\tat a.b"),
      "    org.x.ConnectException: 403 Forbidden"),
+    (lambda s: s["tasks"][0].update(state="FAILED", trace="org.x.ConnectException: task failed\n\tat a.b\n"
+                                    "Caused by: org.x.DataException: wrapped\n\tat c.d\n"
+                                    "Caused by: org.x.ConnectException: bucket 'b' does not exist\n\tat e.f"),
+     "    Caused by: org.x.ConnectException: bucket 'b' does not exist"),
     (lambda s: s["connector"].update(state="PAUSED"), "s3-sink: connector PAUSED on w1:8083"),
     (lambda s: s.update(tasks=[]), "  no tasks yet"),
 ])
