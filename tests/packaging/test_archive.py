@@ -4,6 +4,7 @@ example configs equal to what ./register.sh registers for example_dot_env."""
 
 import hashlib
 import json
+import posixpath
 import re
 import subprocess
 import zipfile
@@ -74,10 +75,22 @@ def test_licence_and_generated_notices(archive):
     assert "GPL" not in re.sub(r"(?s)Licence texts.*", "", notices)
 
 
+GUIDES = ["README.md", "README.ja.md", "docs/configuration.md", "docs/user-guide.md", "docs/user-guide.ja.md",
+          "bench/README.md"]
+
+
 def test_docs_are_the_repository_files(archive):
-    for name, source in [("README.md", "README.md"), ("README.ja.md", "README.ja.md"),
-                         ("configuration.md", "docs/configuration.md")]:
-        assert archive.read(f"{ROOT}doc/{name}") == (REPO / source).read_bytes(), name
+    for name in GUIDES + ["example_dot_env"]:
+        assert archive.read(f"{ROOT}doc/{name}") == (REPO / name).read_bytes(), name
+
+
+def test_the_guides_links_resolve_inside_the_archive(archive):
+    names = set(archive.namelist())
+    for guide in GUIDES:
+        text = archive.read(f"{ROOT}doc/{guide}").decode()
+        for target in re.findall(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)", text):
+            path = posixpath.normpath(posixpath.join(f"{ROOT}doc", posixpath.dirname(guide), target))
+            assert path in names, f"{guide} links {target}, which the archive does not hold"
 
 
 def test_example_configs_are_what_register_sh_registers_for_example_dot_env(archive):
