@@ -29,11 +29,15 @@ def archive():
         yield z
 
 
+GUIDES = ["README.md", "README.ja.md", "docs/configuration.md", "docs/user-guide.md", "docs/user-guide.ja.md",
+          "bench/README.md"]
+
+
 def test_layout(archive):
     files = sorted(n for n in archive.namelist() if not n.endswith("/"))
     assert files == sorted(ROOT + f for f in [
         "manifest.json", "LICENSE", "THIRD-PARTY-NOTICES.txt", f"lib/sinetstream-s3-sink-{VERSION}.jar",
-        "doc/README.md", "doc/README.ja.md", "doc/configuration.md", "etc/s3-sink.json", "etc/s3-sink.properties"])
+        "etc/s3-sink.json", "etc/s3-sink.properties"] + [f"doc/{name}" for name in GUIDES + ["example_dot_env"]])
 
 
 def test_manifest_has_the_fields_confluent_hub_reads(archive):
@@ -73,10 +77,6 @@ def test_licence_and_generated_notices(archive):
     for name in ("jni ", "tokio ", "object_store ", "aws-lc-sys ", "zstd-sys "):
         assert f"\n{name}" in notices, name
     assert "GPL" not in re.sub(r"(?s)Licence texts.*", "", notices)
-
-
-GUIDES = ["README.md", "README.ja.md", "docs/configuration.md", "docs/user-guide.md", "docs/user-guide.ja.md",
-          "bench/README.md"]
 
 
 def test_docs_are_the_repository_files(archive):
