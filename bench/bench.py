@@ -70,9 +70,10 @@ CONCURRENCIES = (8, 32, 64)
 WAN_CONCURRENCIES = (32, 64, 128)
 SEED, PAYLOAD, BATCH = "ours (seed config)", "ours (payload only)", "ours (flush.size=1000)"
 METADATA = "ours (payload + send-time metadata)"
+PARTS_8MIB = "ours (seed config, 8 MiB parts)"  # the default before 25 MiB: L's messages went multipart
 HTTPS_SIGNED, HTTPS_UNSIGNED = "ours (seed config, HTTPS)", "ours (seed config, HTTPS, unsigned payload)"
 SYSTEM_SLUGS = {SEED: "seed", PAYLOAD: "payload", "Camel": "camel", BATCH: "batch", CONNECT_ALONE: "alone",
-                METADATA: "meta", HTTPS_SIGNED: "tls", HTTPS_UNSIGNED: "tlsu"}
+                METADATA: "meta", HTTPS_SIGNED: "tls", HTTPS_UNSIGNED: "tlsu", PARTS_8MIB: "p8"}
 MiB = 1 << 20
 
 
@@ -635,6 +636,8 @@ class Bench:
             self.connector_row(sc, CONNECT_ALONE, "alone", tasks)
         if sc.name == "S":  # one object per message with the send time as metadata: 1 request
             self.connector_row(sc, METADATA, "ours", 1, {"sink.objects": "payload", "s3.object.metadata": "send-time"})
+        if sc.name == "L":
+            self.connector_row(sc, PARTS_8MIB, "ours", 1, {"s3.part.size": str(8 * MiB)})
         if sc.name == "L":  # what SigV4's UNSIGNED-PAYLOAD saves, over HTTPS (refused over http://)
             tls = {"store.url": S3_TLS_URL, "s3.ssl.ca.file": str(self.ca_file)}
             for label, unsigned in [(HTTPS_SIGNED, "false"), (HTTPS_UNSIGNED, "true")]:
@@ -711,7 +714,7 @@ def partition_of(key: str) -> int:
 # ------------------------------------------------------------------------------ report
 
 SCENARIO_ORDER = ["S", "M", "L", "S-wan", "M-wan", "batched", "memory"]
-SYSTEM_ORDER = [SEED, PAYLOAD, BATCH, METADATA, HTTPS_SIGNED, HTTPS_UNSIGNED, "Camel", CONNECT_ALONE,
+SYSTEM_ORDER = [SEED, PAYLOAD, BATCH, PARTS_8MIB, METADATA, HTTPS_SIGNED, HTTPS_UNSIGNED, "Camel", CONNECT_ALONE,
                 "seed pattern (modelled)", "ceiling (seed", "ceiling (payload", "ceiling (batched"]
 
 

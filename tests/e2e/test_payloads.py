@@ -51,6 +51,7 @@ def test_12mib_message_multipart(stack, connect, connectors, bucket, names, tmp_
     create_topic(stack, names.topic, configs={"max.message.bytes": str(20 * MiB)})
     connectors.start(names.connector, sink_config(stack, names.topic, bucket, {
         "consumer.override.max.partition.fetch.bytes": str(20 * MiB),
+        "s3.part.size": str(5 * MiB),  # below the message: three parts
     }))
 
     payload = random.Random(12).randbytes(12 * MiB)

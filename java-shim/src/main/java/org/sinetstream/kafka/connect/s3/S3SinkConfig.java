@@ -99,9 +99,9 @@ public final class S3SinkConfig extends AbstractConfig {
       + "Object boundaries then depend on timing, so a replay may group records differently.";
 
   public static final String PART_SIZE_CONFIG = "s3.part.size";
-  static final int PART_SIZE_DEFAULT = 8 * 1024 * 1024;
+  static final int PART_SIZE_DEFAULT = 25 * 1024 * 1024;
   static final String PART_SIZE_DOC = "Objects up to this size are one PUT; larger ones are multipart uploads "
-      + "with parts of this size, sent in parallel.";
+      + "with parts of this size, sent in parallel. The default is the Confluent S3 sink's.";
   public static final String CONCURRENCY_CONFIG = "upload.concurrency";
   static final int CONCURRENCY_DEFAULT = 64;
   static final String CONCURRENCY_DOC = "The most objects one task uploads at the same time. The task adapts how many "
