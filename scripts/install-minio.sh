@@ -8,15 +8,5 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 # The module's newest version when this was written (MinIO publishes no tagged module versions).
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
-bin_dir="${SINETS3_CACHE:-$HOME/.cache/sinets3}/bin"
-minio="$bin_dir/minio"
-if [[ -x $minio && -f $minio.version && "$(<"$minio.version")" == "$MINIO_VERSION" ]]; then
-  exit 0
-fi
-PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
-command -v go >/dev/null 2>&1 || die "go is needed to build minio $MINIO_VERSION (not found on PATH)"
-say "building minio $MINIO_VERSION into $bin_dir with go (several minutes the first time)"
-mkdir -p "$bin_dir"
-GOBIN="$bin_dir" GOTOOLCHAIN=local go install "github.com/minio/minio@$MINIO_VERSION" ||
-  die "go install github.com/minio/minio@$MINIO_VERSION failed (output above)"
-echo "$MINIO_VERSION" >"$minio.version"
+# GOTOOLCHAIN=local: build with the Go installed here, never download another toolchain.
+GOTOOLCHAIN=local go_install_cached minio github.com/minio/minio "$MINIO_VERSION" "several minutes the first time"

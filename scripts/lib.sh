@@ -70,21 +70,39 @@ apt_install() {
 
 # ---------------------------------------------------------------- tools cached in ~/.cache/sinets3
 
-# ensure_versitygw: versitygw $VERSITYGW_VERSION built with go into the cache, once (a stamp
-# file names the version); sets VERSITYGW to the binary.
-ensure_versitygw() {
+# go_install_cached NAME PACKAGE VERSION HOW_LONG: the Go program NAME, built from
+# PACKAGE@VERSION into the cache's bin/ once (a stamp file names the version).
+go_install_cached() {
+  local name=$1 package=$2 version=$3 how_long=$4
   local bin_dir="${SINETS3_CACHE:-$HOME/.cache/sinets3}/bin"
-  VERSITYGW="$bin_dir/versitygw"
-  if [[ -x $VERSITYGW && -f $VERSITYGW.version && "$(<"$VERSITYGW.version")" == "$VERSITYGW_VERSION" ]]; then
+  local binary="$bin_dir/$name"
+  if [[ -x $binary && -f $binary.version && "$(<"$binary.version")" == "$version" ]]; then
     return 0
   fi
   PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
-  command -v go >/dev/null 2>&1 || die "go is needed to build versitygw $VERSITYGW_VERSION (not found on PATH)"
-  say "building versitygw $VERSITYGW_VERSION into $bin_dir with go (about 2 minutes the first time)"
+  command -v go >/dev/null 2>&1 || die "go is needed to build $name $version (not found on PATH)"
+  say "building $name $version into $bin_dir with go ($how_long)"
   mkdir -p "$bin_dir"
-  GOBIN="$bin_dir" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" ||
-    die "go install github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION failed (output above)"
-  echo "$VERSITYGW_VERSION" >"$VERSITYGW.version"
+  GOBIN="$bin_dir" go install "$package@$version" || die "go install $package@$version failed (output above)"
+  echo "$version" >"$binary.version"
+}
+
+# ensure_versitygw: versitygw $VERSITYGW_VERSION in the cache; sets VERSITYGW to the binary.
+ensure_versitygw() {
+  # shellcheck disable=SC2034 # for the caller
+  VERSITYGW="${SINETS3_CACHE:-$HOME/.cache/sinets3}/bin/versitygw"
+  go_install_cached versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION" \
+    "about 2 minutes the first time"
+}
+
+# stop_started: stops the local-stack.sh parts named in the array `started`, last first; for a
+# script's EXIT trap, so that it stops only what it started itself.
+stop_started() {
+  local i
+  # shellcheck disable=SC2154 # the caller's array
+  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+    "$(dirname "${BASH_SOURCE[0]}")/local-stack.sh" stop "${started[i]}" || true
+  done
 }
 
 # ensure_maven_deps POM DEST: the dependencies of POM copied into DEST by Maven, once: DEST is

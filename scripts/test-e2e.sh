@@ -7,6 +7,8 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$repo/scripts/lib.sh"
 stack="$repo/scripts/local-stack.sh"
 export SINETS3_S3_TLS="${SINETS3_S3_TLS:-1}"
 
@@ -18,12 +20,6 @@ started=()
 for part in s3 s3tls broker connect; do
   "$stack" status "$part" >/dev/null || started+=("$part")
 done
-stop_started() {
-  local i
-  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
-    "$stack" stop "${started[i]}" || true
-  done
-}
 trap stop_started EXIT
 
 "$stack" up

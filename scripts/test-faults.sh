@@ -26,12 +26,6 @@ compgen -G "$repo/build/plugin/*.jar" >/dev/null || die "no plugin in build/plug
 rm -f "$SINETS3_FAULTS_RESULTS/cases.txt"
 
 started=()
-stop_started() {
-  local i
-  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
-    "$stack" stop "${started[i]}" || true
-  done
-}
 trap stop_started EXIT
 
 # local-stack.sh may take its own just-forked child for a process that exited (it reads the

@@ -103,7 +103,7 @@ def test_a_file_named_in_build_gradle_is_an_input(repo):
 def test_unrelated_files_and_arguments(repo):
     build(repo)
     (repo / "docs").mkdir(exist_ok=True)
-    (repo / "docs" / "user-guide.md").write_text("docs change\n")  # not bundled: not named in build.gradle
+    (repo / "docs" / "notes.md").write_text("docs change\n")  # not bundled: not named in build.gradle
     (repo / "rust-core" / "target").mkdir()
     (repo / "rust-core" / "target" / "junk.o").write_text("x")
     assert "copied from the build cache" in build(repo).stdout
