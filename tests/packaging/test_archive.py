@@ -31,13 +31,14 @@ def archive():
 
 GUIDES = ["README.md", "README.ja.md", "docs/configuration.md", "docs/user-guide.md", "docs/user-guide.ja.md",
           "bench/README.md"]
+DOC_FILES = ["example_dot_env", "bench/results/throughput.svg", "bench/results/vs-limit.svg"]  # what they show
 
 
 def test_layout(archive):
     files = sorted(n for n in archive.namelist() if not n.endswith("/"))
     assert files == sorted(ROOT + f for f in [
         "manifest.json", "LICENSE", "THIRD-PARTY-NOTICES.txt", f"lib/sinetstream-s3-sink-{VERSION}.jar",
-        "etc/s3-sink.json", "etc/s3-sink.properties"] + [f"doc/{name}" for name in GUIDES + ["example_dot_env"]])
+        "etc/s3-sink.json", "etc/s3-sink.properties"] + [f"doc/{name}" for name in GUIDES + DOC_FILES])
 
 
 def test_manifest_has_the_fields_confluent_hub_reads(archive):
@@ -80,7 +81,7 @@ def test_licence_and_generated_notices(archive):
 
 
 def test_docs_are_the_repository_files(archive):
-    for name in GUIDES + ["example_dot_env"]:
+    for name in GUIDES + DOC_FILES:
         assert archive.read(f"{ROOT}doc/{name}") == (REPO / name).read_bytes(), name
 
 
