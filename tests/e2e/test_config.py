@@ -25,6 +25,9 @@ def case_config(case: str, base: dict, secret: str, secret_file) -> tuple[dict, 
     if case == "malformed-path-format":
         config = {**base, "path.format": "year=YYYY/month=MM/day=dd"}  # letters not quoted
         return config, config, "path.format"
+    if case == "key-the-store-renames":
+        config = {**base, "topics.dir": "raw~data"}  # object_store would store it as raw%7Edata
+        return config, config, "topics.dir"
     if case == "wrong-secret":
         # validate gets the secret itself; the connector gets it through the file config provider,
         # as the REST API returns connector configs as given
@@ -34,7 +37,8 @@ def case_config(case: str, base: dict, secret: str, secret_file) -> tuple[dict, 
     raise ValueError(case)
 
 
-@pytest.mark.parametrize("case", ["missing-bucket", "unreachable-store", "malformed-path-format", "wrong-secret"])
+@pytest.mark.parametrize("case", ["missing-bucket", "unreachable-store", "malformed-path-format",
+                                  "key-the-store-renames", "wrong-secret"])
 def test_bad_config_refused_or_fails(case, stack, connect, connectors, bucket, names, tmp_path, uid):
     secret = f"wrong-secret-{uid}-do-not-log"
     secret_file = tmp_path / "secret.properties"

@@ -71,6 +71,25 @@ impl Naming {
         format!("{directory}/{stem}{}", self.timestamp_suffix)
     }
 
+    /// Which setting gives a key the store would change (see `config::check_keys_are_stored_as_named`):
+    /// each part is tried where it stands in a key.
+    pub fn setting_changed_by_the_store(&self, kind: ObjectKind) -> &'static str {
+        let changed = |text: &str| object_store::path::Path::from(text).as_ref() != text;
+        let ending = match kind {
+            ObjectKind::Payload => ("format.bytearray.extension", &self.payload_extension),
+            ObjectKind::Timestamp => ("timestamp.object.suffix", &self.timestamp_suffix),
+        };
+        if changed(&self.topics_dir) {
+            "topics.dir"
+        } else if changed(&format!("a{}b", self.file_delim)) {
+            "file.delim"
+        } else if changed(&format!("a{}", ending.1)) {
+            ending.0
+        } else {
+            "path.format"
+        }
+    }
+
     pub fn key(&self, kind: ObjectKind, directory: &str, stem: &str) -> String {
         match kind {
             ObjectKind::Payload => self.payload_key(directory, stem),

@@ -399,9 +399,12 @@ impl Uploader {
 /// Multipart uploads whose abort failed, per store, for the whole worker: the task that
 /// started them may be gone when the store answers again. (A worker that is killed leaves them
 /// to the bucket's lifecycle rule for incomplete multipart uploads.)
-static UNABORTED: Lazy<Mutex<HashMap<String, Vec<(Path, MultipartId)>>>> = Lazy::new(Default::default);
+static UNABORTED: Lazy<Mutex<UnabortedByStore>> = Lazy::new(Default::default);
 
-fn unaborted() -> std::sync::MutexGuard<'static, HashMap<String, Vec<(Path, MultipartId)>>> {
+/// The store's location (endpoint and bucket) → the uploads (key, upload id) still to abort there.
+type UnabortedByStore = HashMap<String, Vec<(Path, MultipartId)>>;
+
+fn unaborted() -> std::sync::MutexGuard<'static, UnabortedByStore> {
     UNABORTED.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -13,8 +13,9 @@ pub use store::{Encryption, RoleConfig, StoreConfig, StoreLocation, Trust};
 use crate::attributes::ObjectAttributes;
 use crate::error::SinkError;
 use crate::joda::JodaPattern;
-use crate::naming::Naming;
+use crate::naming::{Naming, ObjectKind};
 use keys::Keys;
+use object_store::path::Path;
 use sinetstream_codec::Decoder;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -89,6 +90,7 @@ impl SinkConfig {
             ));
         }
         config.check_key_lengths()?;
+        config.check_keys_are_stored_as_named()?;
         Ok(config)
     }
 
@@ -104,6 +106,32 @@ impl SinkConfig {
                         "topic '{topic}' gives object keys of up to {longest} bytes (topics.dir, topic, path.format \
                          and file name), more than S3's {}",
                         crate::objects::MAX_KEY_BYTES
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// object_store percent-encodes some characters of a key (`~ # % [ ] { } | ^ * ?`, `\`,
+    /// `"`, `<`, `>`, controls) and drops empty segments, so such a key would be stored under
+    /// another name than the configured layout gives (and than `verify` looks for).
+    fn check_keys_are_stored_as_named(&self) -> Result<(), SinkError> {
+        let topic = self.topics.first().map_or("topic", String::as_str);
+        let directory = self.naming.directory(topic, 0);
+        let stem = self.naming.file_stem(topic, 0, 0);
+        let kinds = [(ObjectKind::Payload, self.write_payload), (ObjectKind::Timestamp, self.write_timestamp)];
+        for (kind, _) in kinds.into_iter().filter(|(_, written)| *written) {
+            let key = self.naming.key(kind, &directory, &stem);
+            // With an empty topics.dir the key starts with '/', which object_store drops (see naming.rs).
+            let key = key.trim_start_matches('/');
+            let stored = Path::from(key);
+            if stored.as_ref() != key {
+                return Err(SinkError::config(
+                    self.naming.setting_changed_by_the_store(kind),
+                    format!(
+                        "object keys such as '{key}' would be stored as '{stored}': the store client percent-encodes \
+                         ~ # % [ ] {{ }} | ^ * ? \\ \" < > and drops empty path segments"
                     ),
                 ));
             }
@@ -310,6 +338,20 @@ mod tests {
         let long_dir = "d".repeat(500);
         assert!(config(&[("topics", &format!("{long_topic},x"))]).is_ok(), "249-character topic names fit");
         assert_eq!(key_of(config(&[("topics", &long_topic), ("topics.dir", &long_dir)])), "topics");
+    }
+
+    #[test]
+    fn keys_the_store_would_rename_are_refused_naming_the_setting() {
+        assert_eq!(key_of(config(&[("topics.dir", "data~raw")])), "topics.dir");
+        assert_eq!(key_of(config(&[("topics.dir", "a//b")])), "topics.dir");
+        assert_eq!(key_of(config(&[("path.format", "'run#'YYYY")])), "path.format");
+        assert_eq!(key_of(config(&[("file.delim", "|")])), "file.delim");
+        assert_eq!(key_of(config(&[("format.bytearray.extension", ".b[1]")])), "format.bytearray.extension");
+        assert_eq!(key_of(config(&[("timestamp.object.suffix", "-ts?.txt")])), "timestamp.object.suffix");
+        let message = config(&[("topics.dir", "data~raw")]).unwrap_err().to_string();
+        assert!(message.contains("'data%7Eraw/topic/"), "{message}");
+        assert!(config(&[("timestamp.object.suffix", "-ts?.txt"), ("sink.objects", "payload")]).is_ok());
+        assert!(config(&[("topics.dir", ""), ("path.format", "'d'=dd/'h'=HH"), ("file.delim", "_")]).is_ok());
     }
 
     #[test]
