@@ -299,13 +299,13 @@ fn probe_failure(error: &object_store::Error, config: &StoreConfig, request: &st
     let text = describe(error);
     let answer = summarize_answer(&text);
     let refused = || {
-        SinkError::config(
-            "aws.secret.access.key",
-            format!(
-                "{location} refused {request} with the credentials of access key {}: {answer}",
-                access_key_label(config)
-            ),
-        )
+        let keys = access_key_label(config);
+        let message = if assume_role_request(&text).is_some() {
+            format!("the role's credentials could not be had with access key {keys}: {answer}")
+        } else {
+            format!("{location} refused {request} with the credentials of access key {keys}: {answer}")
+        };
+        SinkError::config("aws.secret.access.key", message)
     };
     let no_bucket =
         || SinkError::config("s3.bucket.name", format!("bucket '{}' does not exist at {location}", config.bucket));
@@ -381,11 +381,19 @@ pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
 
 /// A store's error answer in one line, `HTTP 403 SignatureDoesNotMatch: <Message>`, rather than
 /// its whole XML body; text that is not an HTTP answer (a TLS or network failure) as it is.
+/// An STS answer keeps the request it answered: `AssumeRole of <role> at <endpoint>: HTTP 403 ...`.
 pub fn summarize_answer(text: &str) -> String {
     let Some(status) = http_status(text) else { return text.to_string() };
+    let request = assume_role_request(text).map(|r| format!("{r}: ")).unwrap_or_default();
     let code = xml_field(text, "Code").map(|c| format!(" {c}")).unwrap_or_default();
     let message = xml_field(text, "Message").map(|m| format!(": {m}")).unwrap_or_default();
-    format!("HTTP {status}{code}{message}")
+    format!("{request}HTTP {status}{code}{message}")
+}
+
+/// `AssumeRole of <role> at <endpoint>`, as sts.rs words a refused request.
+fn assume_role_request(text: &str) -> Option<&str> {
+    let start = text.find("AssumeRole of ")?;
+    text[start..].split(": ").next()
 }
 
 /// `... status code: 503 Service Unavailable ...` as object_store words it.
@@ -412,6 +420,17 @@ mod tests {
                     <Code>SignatureDoesNotMatch</Code><Message>The signature does not match</Message>\
                     <RequestId>1</RequestId></Error>";
         assert_eq!(summarize_answer(text), "HTTP 403 SignatureDoesNotMatch: The signature does not match");
+    }
+
+    #[test]
+    fn an_sts_answer_keeps_the_request_it_answered() {
+        let text = "Generic S3 error: AssumeRole of arn:aws:iam::123:role/lab at http://127.0.0.1:9000: Server \
+                    returned non-2xx status code: 403 Forbidden: <Error><Code>AccessDenied</Code>\
+                    <Message>Denied</Message></Error>";
+        assert_eq!(
+            summarize_answer(text),
+            "AssumeRole of arn:aws:iam::123:role/lab at http://127.0.0.1:9000: HTTP 403 AccessDenied: Denied"
+        );
     }
 
     #[test]
