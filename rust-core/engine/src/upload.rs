@@ -5,14 +5,14 @@
 
 use crate::attributes::ObjectAttributes;
 use crate::concurrency::UploadSlots;
-use crate::error::SinkError;
+use crate::error::{panic_text, SinkError};
 use crate::logging::EveryInterval;
 use crate::metrics::Metrics;
 use crate::objects::ObjectFile;
 use crate::store::{describe, http_status, summarize_answer, xml_field, Store};
 use crate::task_log;
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use log::Level;
 use object_store::aws::AmazonS3;
 use object_store::client::HttpError;
@@ -22,6 +22,7 @@ use object_store::path::Path;
 use object_store::{MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
 use once_cell::sync::Lazy;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -145,8 +146,17 @@ impl Uploader {
     }
 
     /// Stores the file, retrying until it is stored, fails for a reason no retry can fix, or
-    /// `upload.retry.timeout.ms` has passed since its first attempt.
+    /// `upload.retry.timeout.ms` has passed since its first attempt. A panic on the way (a bug)
+    /// fails the upload, so the task fails and says why instead of holding its commits forever.
     pub async fn upload(&self, file: &ObjectFile, cancel: &CancellationToken) -> Result<(), UploadError> {
+        catching_panics(self.store_file(file, cancel)).await.unwrap_or_else(|panic| {
+            let why = format!("the engine panicked: {panic}; please report this");
+            task_log!(self.context, Level::Error, "giving up the upload of {}: {why}", file.key);
+            Err(UploadError::Failed(SinkError::UploadFailed { key: file.key.clone(), message: why }))
+        })
+    }
+
+    async fn store_file(&self, file: &ObjectFile, cancel: &CancellationToken) -> Result<(), UploadError> {
         let (key, data) = (file.key.as_str(), &file.data);
         let slot = tokio::select! {
             biased;
@@ -396,6 +406,11 @@ impl Uploader {
     }
 }
 
+/// The future's output, or what its panic said.
+async fn catching_panics<T>(future: impl std::future::Future<Output = T>) -> Result<T, String> {
+    AssertUnwindSafe(future).catch_unwind().await.map_err(|panic| panic_text(panic.as_ref()))
+}
+
 /// Multipart uploads whose abort failed, per store, for the whole worker: the task that
 /// started them may be gone when the store answers again. (A worker that is killed leaves them
 /// to the bucket's lifecycle rule for incomplete multipart uploads.)
@@ -493,6 +508,15 @@ mod tests {
 
     fn class_of(error: object_store::Error) -> FailureClass {
         classify(&error).class
+    }
+
+    #[test]
+    fn a_panic_in_an_upload_is_its_outcome_not_a_lost_task() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let panicking = async { panic!("index out of bounds") };
+        let outcome: Result<(), String> = runtime.block_on(catching_panics(panicking));
+        assert_eq!(outcome, Err("index out of bounds".to_string()));
+        assert_eq!(runtime.block_on(catching_panics(async { 7 })), Ok(7));
     }
 
     #[test]

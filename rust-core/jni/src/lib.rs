@@ -13,6 +13,7 @@ mod wire;
 use jni::objects::{JByteArray, JByteBuffer, JClass, JObject, JObjectArray, JString};
 use jni::sys::{jbyteArray, jint, jlong, jlongArray, jobjectArray, jstring};
 use jni::JNIEnv;
+use s3sink_engine::error::panic_text;
 use s3sink_engine::metrics::Metrics;
 use s3sink_engine::record::TopicPartition;
 use s3sink_engine::{ErrorClass, Probe, Sink, SinkConfig, SinkError};
@@ -58,7 +59,7 @@ pub(crate) fn guarded<T>(env: &mut JNIEnv, fallback: T, body: impl FnOnce(&mut J
         Ok(Err(Failure::Wire(e))) => (CONNECT_ERROR, e.to_string()),
         Ok(Err(Failure::Jni(jni::errors::Error::JavaException))) => return fallback,
         Ok(Err(Failure::Jni(e))) => (CONNECT_ERROR, format!("JNI call failed: {e}")),
-        Err(panic) => (CONNECT_ERROR, format!("native sink panicked: {}", panic_text(&panic))),
+        Err(panic) => (CONNECT_ERROR, format!("native sink panicked: {}", panic_text(panic.as_ref()))),
     };
     if !env.exception_check().unwrap_or(false) && env.throw_new(class, &message).is_err() {
         // The exception class could not be loaded: Error is always there, so Java never
@@ -74,14 +75,6 @@ fn exception_class(error: &SinkError) -> &'static str {
         ErrorClass::Config => CONFIG_ERROR,
         ErrorClass::Fatal => CONNECT_ERROR,
     }
-}
-
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// The handle is a `Box<Sink>` turned into a number; Java's `NativeSink` owns it and
