@@ -163,10 +163,6 @@ impl Sink {
         }
     }
 
-    pub fn config(&self) -> &SinkConfig {
-        &self.config
-    }
-
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
