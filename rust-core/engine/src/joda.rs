@@ -20,6 +20,23 @@ const MONTHS: [&str; 12] = [
 ];
 const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
+/// The time zone ID Joda prints for `ZZZ` (`Asia/Tokyo`, `UTC`).
+pub trait ZoneId {
+    fn zone_id(&self) -> &str;
+}
+
+impl ZoneId for chrono_tz::Tz {
+    fn zone_id(&self) -> &str {
+        self.name()
+    }
+}
+
+impl ZoneId for chrono::Utc {
+    fn zone_id(&self) -> &str {
+        "UTC"
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
     Year,
@@ -41,6 +58,7 @@ enum Field {
     Second,
     Fraction,
     Offset,
+    ZoneId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +91,8 @@ impl JodaPattern {
                 let field = field_for(c).ok_or_else(|| {
                     format!("unsupported pattern letter '{c}' at position {i} (quote literal text with '...')")
                 })?;
+                // Joda: Z is +0900, ZZ +09:00, ZZZ and longer the zone ID.
+                let field = if field == Field::Offset && width >= 3 { Field::ZoneId } else { field };
                 tokens.push(Token::Field { field, width });
                 i += width;
             } else {
@@ -97,7 +117,7 @@ impl JodaPattern {
         })
     }
 
-    pub fn format<Tz: TimeZone>(&self, time: &DateTime<Tz>) -> String {
+    pub fn format<Tz: TimeZone + ZoneId>(&self, time: &DateTime<Tz>) -> String {
         let mut out = String::with_capacity(32);
         for token in &self.tokens {
             match token {
@@ -163,7 +183,7 @@ fn field_for(letter: char) -> Option<Field> {
     })
 }
 
-fn write_field<Tz: TimeZone>(out: &mut String, field: Field, width: usize, t: &DateTime<Tz>) {
+fn write_field<Tz: TimeZone + ZoneId>(out: &mut String, field: Field, width: usize, t: &DateTime<Tz>) {
     let number = |out: &mut String, value: i64| {
         let _ = write!(out, "{value:0width$}");
     };
@@ -204,6 +224,7 @@ fn write_field<Tz: TimeZone>(out: &mut String, field: Field, width: usize, t: &D
         Field::Second => number(out, i64::from(t.second())),
         Field::Fraction => write_fraction(out, t.nanosecond() % 1_000_000_000, width),
         Field::Offset => write_offset(out, t.offset().fix().local_minus_utc(), width),
+        Field::ZoneId => out.push_str(t.timezone().zone_id()),
     }
 }
 
@@ -254,6 +275,13 @@ mod tests {
         assert_eq!(p.format(&t), "Mon, 18 Apr 2022 10:23 AM o'clock +0900 +09:00");
         assert!(p.uses_text());
         assert!(!JodaPattern::parse("YYYY/MM").unwrap().uses_text());
+    }
+
+    #[test]
+    fn three_zone_letters_print_the_zone_id_as_joda_does() {
+        let p = JodaPattern::parse("YYYY ZZZ ZZZZ").unwrap();
+        assert_eq!(p.format(&utc(1_650_245_025_123).with_timezone(&Tokyo)), "2022 Asia/Tokyo Asia/Tokyo");
+        assert_eq!(p.format(&utc(0)), "1970 UTC UTC");
     }
 
     #[test]

@@ -143,9 +143,10 @@ impl Naming {
         })
     }
 
-    /// Segments path.format writes: the same for every time, as no field prints a '/'.
+    /// Segments path.format writes: the same for every time, as only the zone ID (`ZZZ`) can
+    /// print a '/', and it is the same for every time.
     fn directory_depth(&self) -> usize {
-        self.path_format.format(&Utc.timestamp_millis_opt(0).single().unwrap_or_default()).split('/').count()
+        self.path_format.format(&self.local_time(0)).split('/').count()
     }
 }
 
@@ -333,6 +334,10 @@ mod tests {
             |n| n.topics_dir = "".into(),
             |n| n.topics_dir = "archive/topics".into(),
             |n| n.timezone = chrono_tz::America::New_York,
+            |n| {
+                n.timezone = chrono_tz::America::New_York;
+                n.path_format = JodaPattern::parse("'zone'=ZZZ/YYYY-MM-dd").unwrap();
+            },
         ];
         for variant in variants {
             let mut n = seed_naming(chrono_tz::Asia::Tokyo);
