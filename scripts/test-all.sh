@@ -23,7 +23,8 @@ bash scripts/setup-venv.sh || missing+=("python venv")
 bash scripts/install-compose-plugin.sh || missing+=("docker compose plugin")
 
 step "Rust tests (codec vectors, engine, versitygw store tests, STS against MinIO)"
-cargo test --workspace --locked 2>&1 | tee "$results/cargo.log"
+# --no-fail-fast: a failing test binary must not keep the later ones from running and counting.
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$results/cargo.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || grep -q "test result" "$results/cargo.log" || missing+=("cargo test")
 
 step "Java tests through the packaged jar (builds the plugin)"
