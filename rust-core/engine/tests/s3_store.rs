@@ -420,6 +420,27 @@ fn a_full_memory_bound_holds_records_back_without_changing_object_boundaries() {
     sink.close();
 }
 
+/// A record that alone needs more than the memory bound can never be taken: it is an errant
+/// record with the reason, and the records after it are stored.
+#[test]
+fn a_record_larger_than_the_memory_bound_is_errant_not_waited_for() {
+    let server = Versitygw::start();
+    let limit = 1024 * 1024;
+    let sink =
+        start(config(&server, json!({"upload.max.inflight.bytes": limit.to_string(), "sink.objects": "payload"})));
+    let payloads = vec![b"before".to_vec(), vec![1u8; 2 * limit], b"after".to_vec()];
+    let outcome = sink.put(batch(0, &payloads)).unwrap();
+    assert_eq!(outcome.taken, 3, "the records after the large one were not taken");
+    let failures: Vec<_> = outcome.failures.iter().map(|(i, f)| (*i, f.kind)).collect();
+    assert_eq!(failures, vec![(1, "too-large")]);
+    assert!(outcome.failures[0].1.reason.contains("upload.max.inflight.bytes"), "{}", outcome.failures[0].1.reason);
+    sink.resolve_failures(&[(partition_0(), 1)]);
+    assert_eq!(wait_committed(&sink, 3, Duration::from_secs(20)).unwrap(), 3);
+    assert_eq!(server.object(&key(2, ".bin")), b"after");
+    assert!(!server.has_object(&key(1, ".bin")));
+    sink.close();
+}
+
 /// Memory full of open objects that no upload will ever free: closing them early would make
 /// boundaries depend on timing, so the task fails with what to change.
 #[test]
