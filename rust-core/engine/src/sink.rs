@@ -18,7 +18,7 @@ use crate::upload::{UploadError, UploadSettings, Uploader};
 use crate::{runtime, store, task_log};
 use log::Level;
 use sinetstream_codec::Decoder;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::runtime::Runtime;
@@ -62,8 +62,8 @@ pub struct Sink {
     stopping: CancellationToken,
     context: Arc<str>,
     backpressure_since: Mutex<Option<Instant>>,
-    /// Target topics whose every key fits S3's limit (see `every_key_fits`).
-    fitting_topics: Mutex<HashSet<Arc<str>>>,
+    /// Per target topic, whether its every key fits S3's limit (see `every_key_fits`).
+    fitting_topics: Mutex<HashMap<Arc<str>, bool>>,
 }
 
 struct PartitionState {
@@ -111,7 +111,7 @@ impl Sink {
             stopping: CancellationToken::new(),
             context,
             backpressure_since: Mutex::new(None),
-            fitting_topics: Mutex::new(HashSet::new()),
+            fitting_topics: Mutex::new(HashMap::new()),
         };
         // A validation (connector create, REST validate) starts nothing: no start-up line.
         if probe == Probe::Lenient {
@@ -240,18 +240,11 @@ impl Sink {
     }
 
     /// Whether every key the topic can give fits S3's limit (the configured topics are checked at
-    /// start; others, from topics.regex or a transform, once when first seen), so that its
-    /// records need no check of their own.
+    /// start; others, from topics.regex or a transform, once when first seen), so that the
+    /// records of a topic that fits need no check of their own.
     fn every_key_fits(&self, topic: &Arc<str>) -> bool {
         let mut fitting = self.fitting_topics.lock().unwrap_or_else(|e| e.into_inner());
-        if fitting.contains(topic) {
-            return true;
-        }
-        let fits = self.config.naming.longest_key(topic) <= MAX_KEY_BYTES;
-        if fits {
-            fitting.insert(topic.clone());
-        }
-        fits
+        *fitting.entry(topic.clone()).or_insert_with(|| self.config.naming.longest_key(topic) <= MAX_KEY_BYTES)
     }
 
     /// Room for `bytes`, waiting up to `PUT_WAIT` for uploads to give memory back. Open
