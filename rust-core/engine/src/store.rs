@@ -69,7 +69,7 @@ fn open_s3(config: &StoreConfig, endpoint: Option<&str>) -> Result<Store, SinkEr
     let mut builder = s3_builder(config, endpoint)?;
     if let Some(role) = &config.role {
         // The role is assumed with the credentials the builder would use itself.
-        let base = s3_builder(config, endpoint)?.build().map_err(client_error)?.credentials().clone();
+        let base = builder.clone().build().map_err(client_error)?.credentials().clone();
         let sts =
             crate::sts::AssumeRole::new(role, config, base, client_options(config, role_endpoint_is_http(config)))
                 .map_err(|e| SinkError::config("aws.sts.role.arn", e))?;
