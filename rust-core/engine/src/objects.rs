@@ -140,11 +140,8 @@ impl OpenObject {
         let payload_bytes = self.payloads.iter().map(Bytes::len).sum();
         let mut files = Vec::with_capacity(2);
         if config.write_payload {
-            let send_time = config.attributes.send_time_metadata.then(|| {
-                let mut line = timestamp_line(config, self.first_send_time_ms);
-                line.pop(); // the newline
-                line
-            });
+            let send_time =
+                config.attributes.send_time_metadata.then(|| send_time_text(config, self.first_send_time_ms));
             files.push(ObjectFile {
                 key: naming.payload_key(&self.directory, &stem),
                 data: join_payloads(self.payloads, &config.payload_separator),
@@ -186,8 +183,13 @@ fn join_payloads(payloads: Vec<Bytes>, separator: &[u8]) -> Bytes {
 }
 
 fn timestamp_line(config: &SinkConfig, send_time_ms: i64) -> String {
-    let time = Utc.timestamp_millis_opt(send_time_ms).single().unwrap_or_default();
-    let mut line = config.timestamp_format.format(&time);
+    let mut line = send_time_text(config, send_time_ms);
     line.push('\n');
     line
+}
+
+/// The send time as `timestamp.object.format` gives it (UTC).
+fn send_time_text(config: &SinkConfig, send_time_ms: i64) -> String {
+    let time = Utc.timestamp_millis_opt(send_time_ms).single().unwrap_or_default();
+    config.timestamp_format.format(&time)
 }
