@@ -290,18 +290,16 @@ impl Uploader {
         // Every part is awaited, also after one failed: parts not yet sent then end at once.
         let answers: Vec<Result<PartId, AttemptError>> =
             futures::stream::iter(parts).buffered(PARALLEL_PARTS).collect().await;
-        // The first real failure, rather than the parts it kept from being sent.
+        // The first real failure, rather than the parts it kept from being sent. Parts start in
+        // order, so a part skipped for a failure comes after that failure; one skipped otherwise
+        // was skipped for the cancellation checked below.
         let mut parts = Vec::with_capacity(answers.len());
-        let mut skipped = false;
         for answer in answers {
             match answer {
                 Ok(part) => parts.push(part),
-                Err(AttemptError::Cancelled) => skipped = true,
+                Err(AttemptError::Cancelled) => {}
                 Err(failure) => return Err(failure),
             }
-        }
-        if skipped {
-            return Err(AttemptError::Cancelled);
         }
         if cancel.is_cancelled() {
             return Err(AttemptError::Cancelled);
