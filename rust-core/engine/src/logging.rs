@@ -4,7 +4,7 @@
 
 /// The modules that log, each under its own logger on the Java side
 /// (`org.sinetstream.kafka.connect.s3.native.<module>`).
-pub const MODULES: [&str; 2] = ["sink", "upload"];
+pub const MODULES: [&str; 3] = ["sink", "sts", "upload"];
 
 /// `task_log!(context, Level::Warn, "format", args...)`.
 #[macro_export]
@@ -57,7 +57,10 @@ mod tests {
             .filter(|path| path.is_file() && path.file_name().is_some_and(|n| n != "logging.rs"))
             .filter(|path| {
                 let text = std::fs::read_to_string(path).unwrap();
-                text.contains("task_log!(") || text.contains("log::log!(")
+                text.contains("task_log!(")
+                    || ["log!(", "error!(", "warn!(", "info!(", "debug!(", "trace!("]
+                        .iter()
+                        .any(|call| text.contains(&format!("log::{call}")))
             })
             .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
