@@ -5,6 +5,9 @@
 # succeeds or stops the script with a message naming what failed.
 
 VERSITYGW_VERSION=v1.8.0 # the S3 server of tests and benchmarks
+# apt-get that waits for another apt run (a parallel install) instead of failing on its lock; an
+# array, not a function, so that it runs under sudo too.
+APT_GET=(apt-get -o DPkg::Lock::Timeout=300)
 
 # ---------------------------------------------------------------- messages
 
@@ -57,10 +60,8 @@ apt_install() {
   command -v apt-get >/dev/null 2>&1 || die "$* not installed, and this system has no apt-get: install $* first"
   say "installing $* (apt-get install)"
   log="$(mktemp)"
-  # Lock::Timeout: wait for another apt run (a parallel install) instead of failing on its lock.
-  local apt=(apt-get -o DPkg::Lock::Timeout=300)
-  if ! { "${sudo[@]}" "${apt[@]}" update -qq && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq "$@"; } \
-    >"$log" 2>&1; then
+  if ! { "${sudo[@]}" "${APT_GET[@]}" update -qq \
+    && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${APT_GET[@]}" install -y -qq "$@"; } >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
     die "apt-get install $* failed (output above)"

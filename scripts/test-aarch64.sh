@@ -18,8 +18,6 @@ packages=(libc6 libgcc-s1 libstdc++6 zlib1g openjdk-17-jre-headless)
 rm -rf "$results"
 
 say() { printf 'test-aarch64: %s\n' "$*" >&2; }
-# Wait for another apt run (e.g. a parallel install) instead of failing on its lock.
-apt_get() { apt-get -o DPkg::Lock::Timeout=300 "$@"; }
 
 ensure_qemu() {
   command -v qemu-aarch64-static >/dev/null 2>&1 || apt_install qemu-user-static
@@ -37,12 +35,12 @@ ensure_sysroot() {
   if ! dpkg --print-foreign-architectures | grep -qx arm64; then
     say "adding the arm64 architecture to apt (package lists only; nothing arm64 is installed)"
     dpkg --add-architecture arm64
-    apt_get update -qq
+    "${APT_GET[@]}" update -qq
   fi
   local want
   want="$(wanted_versions)"
   if grep -q '=$\|=(none)$' <<<"$want"; then
-    apt_get update -qq
+    "${APT_GET[@]}" update -qq
     want="$(wanted_versions)"
   fi
   if [[ -x $sysroot/usr/lib/jvm/java-17-openjdk-arm64/bin/java && "$(cat "$sysroot.versions" 2>/dev/null)" == "$want" ]]; then
@@ -53,7 +51,7 @@ ensure_sysroot() {
   debs="$SINETS3_CACHE/arm64-debs"
   mkdir -p "$debs"
   rm -f "$debs"/*.deb
-  (cd "$debs" && apt_get -o APT::Sandbox::User=root download -q "${packages[@]/%/:arm64}" >/dev/null)
+  (cd "$debs" && "${APT_GET[@]}" -o APT::Sandbox::User=root download -q "${packages[@]/%/:arm64}" >/dev/null)
   tmp="$(mktemp -d "$SINETS3_CACHE/arm64-sysroot.XXXXXX")"
   for p in "${packages[@]}"; do
     for deb in "$debs/${p}_"*_arm64.deb; do
