@@ -114,6 +114,11 @@ class Stack:
 
 # ------------------------------------------------------------------------------- Connect REST
 
+def config_errors(result: dict) -> dict[str, list[str]]:
+    """The keys a validate answer refuses, with their messages."""
+    return {c["value"]["name"]: c["value"]["errors"] for c in result["configs"] if c["value"]["errors"]}
+
+
 class ConnectError(Exception):
     def __init__(self, status: int, body):
         super().__init__(f"HTTP {status}: {body}")

@@ -5,13 +5,9 @@ import json
 
 import pytest
 
-from helpers import create_topic, produce, sink_config
+from helpers import config_errors, create_topic, produce, sink_config
 
 UNREACHABLE_STORE = "http://127.0.0.1:9"  # nothing listens on the discard port
-
-
-def config_errors(result: dict) -> dict[str, list[str]]:
-    return {c["value"]["name"]: c["value"]["errors"] for c in result["configs"] if c["value"]["errors"]}
 
 
 def case_config(case: str, base: dict, secret: str, secret_file) -> tuple[dict, dict, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (STACK_DIR, assert_objects, create_topic, end_offsets, expected_objects, produce, sink_config,
+from helpers import (assert_objects, create_topic, end_offsets, expected_objects, produce, sink_config,
                      stored_objects, wait_until)
 
 JMX_CLIENT = Path(__file__).with_name("JmxRead.java")
@@ -60,19 +60,9 @@ class Jmx:
         return beans
 
 
-def jmx_port() -> str | None:
-    if port := os.environ.get("SINETS3_JMX_PORT"):
-        return port
-    env_file = STACK_DIR / "stack.env"
-    if env_file.exists():
-        env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
-        return env.get("JMX_PORT") or None
-    return None
-
-
 @pytest.fixture
 def jmx(stack) -> Jmx:
-    port = jmx_port()
+    port = os.environ.get("SINETS3_JMX_PORT") or stack.env.get("JMX_PORT")
     if not port:
         pytest.skip("the Connect worker has no JMX port: start it with -Dcom.sun.management.jmxremote.port=N "
                     "(see tests/e2e/test_monitoring.py) and set SINETS3_JMX_PORT=N or JMX_PORT=N in stack.env")

@@ -11,15 +11,11 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from helpers import (assert_objects, create_topic, empty_bucket, end_offsets, expected_objects, format_utc_ms,
-                     object_base, produce, sink_config, stored_objects)
+from helpers import (assert_objects, config_errors, create_topic, empty_bucket, end_offsets, expected_objects,
+                     format_utc_ms, object_base, produce, sink_config, stored_objects)
 from tls_store import RecordingProxy, TlsVersitygw, make_certificates
 
 SSE_C_KEY = base64.b64encode(bytes(range(32))).decode()
-
-
-def config_errors(result: dict) -> dict[str, list[str]]:
-    return {c["value"]["name"]: c["value"]["errors"] for c in result["configs"] if c["value"]["errors"]}
 
 
 @pytest.fixture

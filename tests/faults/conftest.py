@@ -17,7 +17,7 @@ _spec = importlib.util.spec_from_file_location("e2e_conftest", E2E / "conftest.p
 e2e = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(e2e)
 
-from helpers import STACK_DIR, STACK_SCRIPT  # noqa: E402  (after the path above)
+from helpers import STACK_SCRIPT, Stack  # noqa: E402  (after the path above)
 from support import CaseReport, FaultProxy, Worker, build_proxy, proxy_ports  # noqa: E402
 
 # The end-to-end fixtures, registered here under their own names.
@@ -59,11 +59,6 @@ def worker(stack, proxies) -> Worker:
     return Worker("connect", stack.connect_url, proxies["a"].url)
 
 
-def _stack_env() -> dict[str, str]:
-    env_file = STACK_DIR / "stack.env"
-    return dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
-
-
 @pytest.fixture
 def worker2(stack, proxies):
     """The second worker of the Connect group (part connect2 of scripts/local-stack.sh),
@@ -74,7 +69,7 @@ def worker2(stack, proxies):
     second = Worker("connect2", "", proxies["b"].url)
     second.run("start")
     try:
-        second.url = _stack_env()["CONNECT2_URL"]
+        second.url = Stack.load().env["CONNECT2_URL"]  # written when connect2 starts
         yield second
     finally:
         subprocess.run([str(STACK_SCRIPT), "stop", "connect2"], timeout=120, check=False)
