@@ -213,6 +213,12 @@ def engine_reason(trace: str) -> str:
     return line[line.find("upload of"):]
 
 
+def assert_all(checks: list[tuple[object, str]], context: str) -> None:
+    """Asserts every (holds, what is broken otherwise) pair, saying all that fail at once."""
+    broken = [text for ok, text in checks if not ok]
+    assert not broken, "\n".join(broken) + f"\n{context}"
+
+
 def retried_for(trace: str) -> int | None:
     """The seconds an upload was retried, from the engine's "after N attempts over S s
     (upload.retry.timeout.ms = ...)"; None when the failure does not say."""

@@ -15,7 +15,7 @@ import pytest
 
 from helpers import STACK_DIR, create_topic, end_offsets, produce, sink_config
 from invariant import Invariant
-from support import engine_reason, restart_task, retried_for
+from support import assert_all, engine_reason, restart_task, retried_for
 
 MiB = 1 << 20
 
@@ -73,11 +73,10 @@ def test_file_store_on_a_full_file_system(stack, connect, connectors, names, tmp
     report.note(f"staging files when it failed: {staged_at_failure[:5]}; at the end: {staged_at_end[:5]}")
     report.note(outcome.summary())
     outcome.assert_clean()
-    broken = [text for ok, text in [
+    assert_all([
         (re.search(r"upload of topics/\S+ failed", trace), "no object key in the failure"),
         ("No space left" in trace, "the failure does not say the disk is full"),
         (retried is not None and retried >= retry_s - 2,
          f"the upload was retried for {retried} s only, not upload.retry.timeout.ms ({retry_s} s)"),
         (staged_at_end == [], f"staging files left in the store: {staged_at_end}"),
-    ] if not ok]
-    assert not broken, "\n".join(broken) + f"\nthe failure: {engine_reason(trace)}"
+    ], f"the failure: {engine_reason(trace)}")
