@@ -25,13 +25,35 @@ final class NativeSink implements AutoCloseable {
     }
   }
 
-  /** The order of the values {@link #metrics()} returns (rust-core/jni/src/lib.rs, metric_values). */
-  static final List<String> METRIC_NAMES = Collections.unmodifiableList(java.util.Arrays.asList(
-      "records-received", "records-stored", "records-errant", "payload-bytes-stored", "objects-stored",
-      "put-requests", "multipart-requests", "retries", "failures-throttled", "failures-server-error",
-      "failures-network", "failures-permanent", "inflight-bytes", "inflight-bytes-limit", "upload-concurrency",
-      "upload-concurrency-max", "open-objects", "oldest-unstored-record-age-ms", "upload-latency-avg-us",
-      "upload-latency-max-us", "upload-latency-p99-us"));
+  /**
+   * The engine's metrics, in the order of the values {@link #metrics()} returns (rust-core/jni/src/lib.rs,
+   * metric_values), with what each counts (the MBean's attribute descriptions).
+   */
+  static final Map<String, String> METRIC_DESCRIPTIONS = inOrder(
+      "records-received", "records the task took from Connect (a record delivered again counts again)",
+      "records-stored", "records in objects that are stored",
+      "records-errant", "records that cannot be stored (sent to the errant-record reporter)",
+      "payload-bytes-stored", "payload bytes in objects that are stored",
+      "objects-stored", "objects stored (a payload object and its timestamp object count once)",
+      "put-requests", "single PUT requests sent, retries included",
+      "multipart-requests", "multipart requests sent (create, parts, complete, abort)",
+      "retries", "uploads tried again after a failure",
+      "failures-throttled", "requests the store refused as too many (503 SlowDown, 429)",
+      "failures-server-error", "requests that failed with a server error or a transient S3 error",
+      "failures-network", "requests that failed without an answer (connection refused, reset, timeout)",
+      "failures-permanent", "requests that failed for a reason no retry fixes (403, 404, ...)",
+      "inflight-bytes", "bytes taken but not yet stored",
+      "inflight-bytes-limit", "upload.max.inflight.bytes",
+      "upload-concurrency", "uploads allowed at the same time now (lowered while the store throttles)",
+      "upload-concurrency-max", "upload.concurrency",
+      "open-objects", "objects still collecting records",
+      "oldest-unstored-record-age-ms", "age of the oldest record taken but not yet stored: the sink's lag",
+      "upload-latency-avg-us", "average upload time over the last minute, microseconds",
+      "upload-latency-max-us", "longest upload time over the last minute, microseconds",
+      "upload-latency-p99-us", "99th percentile of the upload times over the last minute, microseconds");
+
+  static final List<String> METRIC_NAMES =
+      Collections.unmodifiableList(new ArrayList<>(METRIC_DESCRIPTIONS.keySet()));
 
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private long handle;
@@ -166,4 +188,12 @@ final class NativeSink implements AutoCloseable {
   private static native String nativeVersion();
 
   private static native String nativeVerify(String[] config, String planJson);
+
+  private static Map<String, String> inOrder(String... pairs) {
+    Map<String, String> map = new LinkedHashMap<>();
+    for (int i = 0; i + 1 < pairs.length; i += 2) {
+      map.put(pairs[i], pairs[i + 1]);
+    }
+    return Collections.unmodifiableMap(map);
+  }
 }

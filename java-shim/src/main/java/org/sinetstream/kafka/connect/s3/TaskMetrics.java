@@ -2,7 +2,6 @@ package org.sinetstream.kafka.connect.s3;
 
 import java.lang.management.ManagementFactory;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -237,34 +236,5 @@ final class TaskMetrics implements DynamicMBean {
   }
 
   /** What each of {@link NativeSink#METRIC_NAMES} counts. */
-  static final Map<String, String> DESCRIPTIONS = descriptions(
-      "records-received", "records the task took from Connect (a record delivered again counts again)",
-      "records-stored", "records in objects that are stored",
-      "records-errant", "records that cannot be stored (sent to the errant-record reporter)",
-      "payload-bytes-stored", "payload bytes in objects that are stored",
-      "objects-stored", "objects stored (a payload object and its timestamp object count once)",
-      "put-requests", "single PUT requests sent, retries included",
-      "multipart-requests", "multipart requests sent (create, parts, complete, abort)",
-      "retries", "uploads tried again after a failure",
-      "failures-throttled", "requests the store refused as too many (503 SlowDown, 429)",
-      "failures-server-error", "requests that failed with a server error or a transient S3 error",
-      "failures-network", "requests that failed without an answer (connection refused, reset, timeout)",
-      "failures-permanent", "requests that failed for a reason no retry fixes (403, 404, ...)",
-      "inflight-bytes", "bytes taken but not yet stored",
-      "inflight-bytes-limit", "upload.max.inflight.bytes",
-      "upload-concurrency", "uploads allowed at the same time now (lowered while the store throttles)",
-      "upload-concurrency-max", "upload.max.concurrency",
-      "open-objects", "objects still collecting records",
-      "oldest-unstored-record-age-ms", "age of the oldest record taken but not yet stored: the sink's lag",
-      "upload-latency-avg-us", "average upload time over the last minute, microseconds",
-      "upload-latency-max-us", "longest upload time over the last minute, microseconds",
-      "upload-latency-p99-us", "99th percentile of the upload times over the last minute, microseconds");
-
-  private static Map<String, String> descriptions(String... pairs) {
-    Map<String, String> map = new HashMap<>();
-    for (int i = 0; i + 1 < pairs.length; i += 2) {
-      map.put(pairs[i], pairs[i + 1]);
-    }
-    return map;
-  }
+  static final Map<String, String> DESCRIPTIONS = NativeSink.METRIC_DESCRIPTIONS;
 }
