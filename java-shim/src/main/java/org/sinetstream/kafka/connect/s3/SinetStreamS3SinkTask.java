@@ -74,7 +74,7 @@ public class SinetStreamS3SinkTask extends SinkTask {
 
   /** Connect's MDC on the task thread reads "[s3-sink|task-0] "; the engine's lines carry it too. */
   private static String taskContext() {
-    String context = MDC.get("connector.context");
+    String context = MDC.get(NativeLogBridge.CONTEXT_MDC);
     return context == null ? "" : context.replace("[", "").replace("]", "").trim();
   }
 
