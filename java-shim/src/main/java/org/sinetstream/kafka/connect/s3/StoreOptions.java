@@ -84,8 +84,8 @@ final class StoreOptions {
   private static final ConfigDef.Validator STORAGE_CLASS =
       new Matching("[A-Za-z0-9_.-]*", "a storage class name such as STANDARD_IA");
 
-  /** The store group's keys after the credentials; returns the last order number. */
-  static int defineConnection(ConfigDef def, String group, int lastOrder) {
+  /** The store group's keys after the credentials, numbered on from {@code lastOrder}. */
+  static void defineConnection(ConfigDef def, String group, int lastOrder) {
     int order = lastOrder;
     def.define(ROLE_ARN_CONFIG, Type.STRING, "", Importance.MEDIUM, ROLE_ARN_DOC, group, ++order, Width.LONG,
         "Role to assume");
@@ -102,7 +102,6 @@ final class StoreOptions {
     def.define(PROXY_CONFIG, Type.STRING, "", Importance.LOW, PROXY_DOC, group, ++order, Width.LONG, "Proxy");
     def.define(UNSIGNED_PAYLOAD_CONFIG, Type.BOOLEAN, false, Importance.LOW, UNSIGNED_PAYLOAD_DOC, group, ++order,
         Width.SHORT, "Unsigned payload");
-    return order;
   }
 
   static void defineAttributes(ConfigDef def) {
