@@ -97,12 +97,17 @@ public class S3SinkConfigTest {
         written);
   }
 
-  private static List<String[]> problemsWith(String... pairs) {
+  /** The minimal config with the key/value pairs added. */
+  static Map<String, String> with(String... pairs) {
     Map<String, String> props = minimal();
     for (int i = 0; i < pairs.length; i += 2) {
       props.put(pairs[i], pairs[i + 1]);
     }
-    return CombinationChecks.problems(new S3SinkConfig(props));
+    return props;
+  }
+
+  static List<String[]> problemsWith(String... pairs) {
+    return CombinationChecks.problems(new S3SinkConfig(with(pairs)));
   }
 
   private static String keyOfOnlyProblem(String... pairs) {

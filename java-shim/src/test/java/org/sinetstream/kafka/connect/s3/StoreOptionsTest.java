@@ -3,6 +3,8 @@ package org.sinetstream.kafka.connect.s3;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
+import static org.sinetstream.kafka.connect.s3.S3SinkConfigTest.problemsWith;
+import static org.sinetstream.kafka.connect.s3.S3SinkConfigTest.with;
 
 import java.util.List;
 import java.util.Map;
@@ -15,22 +17,12 @@ import org.junit.Test;
 public class StoreOptionsTest {
   private static final String CUSTOMER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
 
-  private static Map<String, String> with(String... pairs) {
-    Map<String, String> props = S3SinkConfigTest.minimal();
-    for (int i = 0; i < pairs.length; i += 2) {
-      props.put(pairs[i], pairs[i + 1]);
-    }
-    return props;
-  }
-
   private static List<String> problemKeys(String... pairs) {
-    return CombinationChecks.problems(new S3SinkConfig(with(pairs))).stream().map(p -> p[0])
-        .collect(Collectors.toList());
+    return problemsWith(pairs).stream().map(p -> p[0]).collect(Collectors.toList());
   }
 
   private static List<String> problemTexts(String... pairs) {
-    return CombinationChecks.problems(new S3SinkConfig(with(pairs))).stream().map(p -> p[0] + ": " + p[1])
-        .collect(Collectors.toList());
+    return problemsWith(pairs).stream().map(p -> p[0] + ": " + p[1]).collect(Collectors.toList());
   }
 
   @Test
