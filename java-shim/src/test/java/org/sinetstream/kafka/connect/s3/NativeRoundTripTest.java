@@ -213,7 +213,7 @@ public class NativeRoundTripTest {
   }
 
   /** The parts of Connect's task context the task uses; records rewinds and pauses. */
-  private static final class RecordingContext implements SinkTaskContext {
+  static final class RecordingContext implements SinkTaskContext {
     final Map<TopicPartition, Long> offsets = new HashMap<>();
     final Set<TopicPartition> assigned = new java.util.HashSet<>();
     final Set<TopicPartition> paused = new java.util.HashSet<>();

@@ -7,7 +7,6 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
 import java.lang.management.ManagementFactory;
-import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.AbstractMap;
@@ -29,7 +28,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.sink.SinkRecord;
-import org.apache.kafka.connect.sink.SinkTaskContext;
 import org.junit.Test;
 import org.slf4j.MDC;
 
@@ -203,11 +201,8 @@ public class TaskMetricsTest {
 
   /** A task with a context that has no errant-record reporter and no partitions. */
   private static SinetStreamS3SinkTask task() {
-    SinkTaskContext context = (SinkTaskContext) Proxy.newProxyInstance(TaskMetricsTest.class.getClassLoader(),
-        new Class<?>[] {SinkTaskContext.class},
-        (proxy, method, args) -> method.getName().equals("assignment") ? Collections.emptySet() : null);
     SinetStreamS3SinkTask task = new SinetStreamS3SinkTask();
-    task.initialize(context);
+    task.initialize(new NativeRoundTripTest.RecordingContext());
     return task;
   }
 }
