@@ -111,8 +111,8 @@ def test_task_metrics_over_jmx_while_a_stream_runs(stack, connect, connectors, b
                                   "failures-permanent"))
     assert failures == m["retries"], "every failed attempt was retried"
     assert (m["open-objects"], m["inflight-bytes"], m["oldest-unstored-record-age-ms"]) == (0, 0, 0)
-    assert (m["inflight-bytes-limit"], m["upload-concurrency-max"]) == (128 * 1024 * 1024, 64)
-    assert 8 <= m["upload-concurrency"] <= 64
+    assert (m["inflight-bytes-limit"], m["upload-concurrency-max"]) == (128 * 1024 * 1024, 128)
+    assert 8 <= m["upload-concurrency"] <= 128
     assert 0 < m["upload-latency-avg-us"] <= m["upload-latency-max-us"]
     assert m["upload-latency-p99-us"] <= m["upload-latency-max-us"]
     assert_objects(stored_objects(stack.s3_dir, bucket), expected_objects(names.topic, sent))

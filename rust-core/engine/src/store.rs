@@ -83,12 +83,16 @@ fn role_endpoint_is_http(config: &StoreConfig) -> bool {
     crate::sts::endpoint(config).is_some_and(|url| url.starts_with("http://"))
 }
 
+/// Idle connections kept per store: as many as `upload.concurrency` allows at most, so that
+/// the connections of a burst of uploads are reused instead of being closed and opened again.
+const IDLE_CONNECTIONS_PER_STORE: usize = 1024;
+
 /// The client's connection settings, for the store and for STS alike.
 pub fn client_options(config: &StoreConfig, allow_http: bool) -> ClientOptions {
     let mut options = ClientOptions::new()
         .with_connect_timeout(Duration::from_secs(5))
         .with_timeout(Duration::from_secs(120))
-        .with_pool_max_idle_per_host(64)
+        .with_pool_max_idle_per_host(IDLE_CONNECTIONS_PER_STORE)
         .with_allow_http(allow_http);
     for der in config.trust.ca_certificates.iter().chain(&config.trust.jvm_certificates) {
         if let Ok(certificate) = Certificate::from_der(der) {

@@ -103,7 +103,7 @@ public final class S3SinkConfig extends AbstractConfig {
   static final String PART_SIZE_DOC = "Objects up to this size are one PUT; larger ones are multipart uploads "
       + "with parts of this size, sent in parallel. The default is the Confluent S3 sink's.";
   public static final String CONCURRENCY_CONFIG = "upload.concurrency";
-  static final int CONCURRENCY_DEFAULT = 64;
+  static final int CONCURRENCY_DEFAULT = 128;
   static final String CONCURRENCY_DOC = "The most objects one task uploads at the same time. The task adapts how many "
       + "it sends at once, between upload.concurrency.min and this, to the store's latency: more while requests "
       + "take about as long as the fastest (a distant store), fewer when they queue in a busy store.";
