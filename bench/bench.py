@@ -2,9 +2,10 @@
 (modelled) and the store's own ceiling, on the local stack. Run it through bench/run.sh,
 which builds the helpers and fetches the Camel jars first.
 
-Every connector row runs on a fresh Connect worker (with --quick: one worker per system and
-scenario) after a warm-up of the same connector configuration on a topic of the same kind
-of messages, then is timed from the moment the connector is registered until every expected
+The rows of one system in a scenario share a Connect worker, started fresh for them and warmed
+up (full run: for at least 20 s, until the JIT has compiled the hot paths) with the same
+connector configuration on a topic of the same kind of messages; every row then warms up once
+more before it is timed from the moment the connector is registered until every expected
 object is stored and the connector's committed offsets reach the end of the topic.
 Requests are counted from versitygw's access log; RSS and CPU are the worker's own
 (/proc: VmHWM after resetting it, utime + stime)."""
@@ -54,6 +55,7 @@ OURS_CLASS = "org.sinetstream.kafka.connect.s3.SinetStreamS3SinkConnector"
 CAMEL_CLASS = "org.apache.camel.kafkaconnector.CamelSinkConnector"
 NOOP_SINK_CLASS = "bench.NoopSinkConnector"
 CONNECT_ALONE = "Connect alone (no store)"
+BOTH_AT_ONCE = "Connect alone and the ceiling at once"
 ACCESS_LOG = STACK_DIR / "logs" / "s3-access.log"
 TLS_ACCESS_LOG = STACK_DIR / "logs" / "s3tls-access.log"
 S3_TLS_URL = f"https://127.0.0.1:{PORTS['s3_tls']}"
@@ -64,15 +66,16 @@ OFFSET_FLUSH_MS = 200
 HOSTS_FILE = WORK / "hosts"
 CEILING = WORK / "bin" / "ceiling"
 PROXY = WORK / "bin" / "proxy"
-# c=1 was never the best and takes minutes at 20 ms; 128 shows whether a far store takes more
-# than the engine's default upload.concurrency (64).
-CONCURRENCIES = (8, 32, 64)
-WAN_CONCURRENCIES = (32, 64, 128)
+# c=1 was never the best and takes minutes at 20 ms; the highest level, twice the engine's
+# default upload.concurrency (128) at a distance, shows whether the store would take more.
+CONCURRENCIES = (8, 32, 64, 128)
+WAN_CONCURRENCIES = (64, 128, 256)
 SEED, PAYLOAD, BATCH = "ours (seed config)", "ours (payload only)", "ours (flush.size=1000)"
 METADATA = "ours (payload + send-time metadata)"
 PARTS_8MIB = "ours (seed config, 8 MiB parts)"  # the default before 25 MiB: L's messages went multipart
 HTTPS_SIGNED, HTTPS_UNSIGNED = "ours (seed config, HTTPS)", "ours (seed config, HTTPS, unsigned payload)"
 SYSTEM_SLUGS = {SEED: "seed", PAYLOAD: "payload", "Camel": "camel", BATCH: "batch", CONNECT_ALONE: "alone",
+                BOTH_AT_ONCE: "both",
                 METADATA: "meta", HTTPS_SIGNED: "tls", HTTPS_UNSIGNED: "tlsu", PARTS_8MIB: "p8"}
 MiB = 1 << 20
 
@@ -92,13 +95,13 @@ class Sizes:
     memory_bytes: int  # backlog of the memory scenario
     memory_window: int  # seconds each system drains that backlog at most
     row_timeout: int
-    fresh_worker_per_row: bool
+    warm_fresh_worker_s: float  # a fresh worker's first warm-up repeats for this long at least
 
 
 # Full: every measured span of ours, Connect alone's peers and the ceiling 5 s or more.
 FULL = Sizes((20_000, 6_000), (7_000, 2_000), (120, 40), (7_000, 400), (6_000, 400), 1_500_000, 1_000, 8,
-             1 << 30, 240, 900, True)
-QUICK = Sizes((3_000, 1_000), (600, 300), (6, 6), (600, 150), (300, 150), 60_000, 300, 3, 256 * MiB, 40, 300, False)
+             1 << 30, 240, 900, 20)
+QUICK = Sizes((3_000, 1_000), (600, 300), (6, 6), (600, 150), (300, 150), 60_000, 300, 3, 256 * MiB, 40, 300, 0)
 
 
 @dataclass
@@ -238,6 +241,26 @@ def stored_objects(bucket: str) -> list[tuple[str, int]]:
 
 # ------------------------------------------------------------------------------ the bench
 
+class Alongside(threading.Thread):
+    """A function run beside a connector row, its result or its exception kept for join()."""
+
+    def __init__(self, body):
+        super().__init__(daemon=True)
+        self.body, self.result, self.error = body, None, None
+
+    def run(self) -> None:
+        try:
+            self.result = self.body()
+        except BaseException as e:  # re-raised by join() in the row's thread
+            self.error = e
+
+    def outcome(self):
+        self.join()
+        if self.error:
+            raise self.error
+        return self.result
+
+
 class Bench:
     def __init__(self, sizes: Sizes):
         self.sizes = sizes
@@ -258,6 +281,7 @@ class Bench:
         self.memory = Scenario("memory", "bench-memory", sizes.memory_bytes // (8 * 1024), 8 * 1024, "json", 0,
                                "", partitions=100)
         self.worker_system: str | None = None
+        self.worker_fresh = False
         self.rows_done = self.rows_total = 0
 
     # ---------------------------------------------------------------- stack and helpers
@@ -430,7 +454,8 @@ class Bench:
         return commit, messages // flush * objects_per_record, messages
 
     def drain(self, name: str, config: dict, bucket: str, commit: dict[int, int], objects: int,
-              timeout: float, label: str, window: float | None = None) -> dict:
+              timeout: float, label: str, window: float | None = None,
+              beside: Alongside | None = None) -> dict:
         """Registers the connector and waits until `objects` objects are stored in `bucket` and the
         committed offsets reach `commit` (or `window` seconds pass). Returns timings and counts."""
         os.sync()  # no writeback of earlier rows' objects while this one runs
@@ -442,6 +467,8 @@ class Bench:
         self.access.mark()
         started, started_wall = time.monotonic(), time.time()
         self.connect.put_config(name, config)
+        if beside:
+            beside.start()
         first_at = stored_at = done_at = None
         last_report = last_status = started
         got: dict[int, int] = {}
@@ -483,15 +510,18 @@ class Bench:
                 "complete": done_at is not None, "registered_at": started_wall}
 
     def prepare_worker(self, system: str) -> None:
-        if self.sizes.fresh_worker_per_row or self.worker_system != system:
+        if self.worker_system != system:
             say(f"  fresh Connect worker for {system}")
             restart_worker()
             self.worker_system = system
+            self.worker_fresh = True
 
     def connector_row(self, sc: Scenario, label: str, system: str, tasks: int, extra: dict | None = None,
                       flush: int = 1, topic: str | None = None, warm: bool = True,
-                      window: float | None = None) -> tuple[dict, list]:
-        """One measured connector row; returns the row and the objects it stored."""
+                      window: float | None = None, alongside=None) -> tuple[dict, list]:
+        """One measured connector row; returns the row and the objects it stored. `alongside`, a
+        function, runs in a thread from the connector's registration on; the row lasts until
+        both are done and holds what it returned as `alongside`."""
         topic = topic or sc.topic
         kind = SYSTEM_SLUGS[label]
         per_record = {"camel": 1, "alone": 0}.get(system, 1 if (extra or {}).get("sink.objects") == "payload" else 2)
@@ -506,15 +536,22 @@ class Bench:
             return self.ours_config(sc, topic_, bucket_, tasks, extra or {})
 
         if warm:
+            # A cold JVM's compiler takes a quarter of the worker's CPU for tens of seconds, which
+            # a connector running for days pays once: a fresh worker warms up for longer.
             self.set_delay(0)
-            bucket = self.new_bucket(self.bucket(sc, kind, tasks, "w"))
-            commit, objects, _ = self.targets(sc.warm_topic, flush, per_record)
-            name = f"{bucket}-{int(time.time())}"
-            say(f"  {sc.name} {label} tasks={tasks}: warm-up on {sc.warm_topic}")
-            self.drain(name, config(sc.warm_topic, bucket), bucket, commit, objects, self.sizes.row_timeout,
-                       f"warm-up {label}")
-            self.connect.delete(name)
-            self.drop_bucket(bucket)
+            until = time.monotonic() + (self.sizes.warm_fresh_worker_s if self.worker_fresh else 0)
+            self.worker_fresh = False
+            for round_ in itertools.count(1):
+                bucket = self.new_bucket(self.bucket(sc, kind, tasks, "w"))
+                commit, objects, _ = self.targets(sc.warm_topic, flush, per_record)
+                name = f"{bucket}-{int(time.time())}-{round_}"
+                say(f"  {sc.name} {label} tasks={tasks}: warm-up on {sc.warm_topic}" + (f" ({round_})" if round_ > 1 else ""))
+                self.drain(name, config(sc.warm_topic, bucket), bucket, commit, objects, self.sizes.row_timeout,
+                           f"warm-up {label}")
+                self.connect.delete(name)
+                self.drop_bucket(bucket)
+                if time.monotonic() >= until:
+                    break
         self.set_delay(sc.delay_ms)
         bucket = self.new_bucket(self.bucket(sc, kind, tasks, "m"))
         commit, objects, messages = self.targets(topic, flush, per_record)
@@ -522,12 +559,16 @@ class Bench:
         self.rows_done += 1
         say(f"  {sc.name} {label} tasks={tasks}: measuring {messages} messages, {objects} objects "
             f"(connector row {self.rows_done}/{self.rows_total})")
+        beside = Alongside(alongside) if alongside else None
         try:
             m = self.drain(name, config(topic, bucket), bucket, commit, objects, self.sizes.row_timeout,
-                           f"{sc.name} {label} t{tasks}", window)
+                           f"{sc.name} {label} t{tasks}", window, beside)
         finally:
             self.connect.delete(name)
             self.set_delay(0)
+        if beside:
+            m["alongside"] = beside.outcome()
+            m["seconds"] = max(m["seconds"], m["alongside"]["seconds"])
         stored = stored_objects(bucket)
         self.drop_bucket(bucket)
         if m["complete"] and len(stored) != objects:
@@ -629,11 +670,9 @@ class Bench:
         for label, extra, what in [(SEED, {}, "seed objects"), (PAYLOAD, {"sink.objects": "payload"}, "payload objects")]:
             row, stored = self.connector_row(sc, label, "ours", 1, extra)
             self.connector_row(sc, label, "ours", 3, extra)
-            self.ceiling_rows(sc, what, [("a", k, s) for k, s in stored], row["messages"])
+            best = self.ceiling_rows(sc, what, [("a", k, s) for k, s in stored], row["messages"])
             if label == SEED:
-                seed_objects = stored
-        for tasks in (1, 3):
-            self.connector_row(sc, CONNECT_ALONE, "alone", tasks)
+                seed_objects, seed_messages, seed_best = stored, row["messages"], best
         if sc.name == "S":  # one object per message with the send time as metadata: 1 request
             self.connector_row(sc, METADATA, "ours", 1, {"sink.objects": "payload", "s3.object.metadata": "send-time"})
         if sc.name == "L":
@@ -642,6 +681,9 @@ class Bench:
             tls = {"store.url": S3_TLS_URL, "s3.ssl.ca.file": str(self.ca_file)}
             for label, unsigned in [(HTTPS_SIGNED, "false"), (HTTPS_UNSIGNED, "true")]:
                 self.connector_row(sc, label, "ours", 1, {**tls, "s3.unsigned.payload": unsigned})
+        for tasks in (1, 3):
+            self.connector_row(sc, CONNECT_ALONE, "alone", tasks)
+        self.both_at_once(sc, seed_objects, seed_messages, seed_best["concurrency"])
         for tasks in (1, 3):
             self.connector_row(sc, "Camel", "camel", tasks, topic=sc.peer_topic)
         # The seed pattern replays the objects of the peers' messages: the first of each partition.
@@ -663,9 +705,24 @@ class Bench:
             row, stored = self.connector_row(sc, BATCH, "ours", tasks, {"flush.size": "1000"}, flush=1000)
             kept = kept or (row, stored)
         row, stored = kept
-        self.ceiling_rows(sc, "batched objects", [("a", k, s) for k, s in stored], row["messages"])
+        best = self.ceiling_rows(sc, "batched objects", [("a", k, s) for k, s in stored], row["messages"])
         for tasks in (1, 3):
             self.connector_row(sc, CONNECT_ALONE, "alone", tasks, flush=1000)
+        self.both_at_once(sc, stored, row["messages"], best["concurrency"], flush=1000)
+
+    def both_at_once(self, sc: Scenario, stored: list[tuple[str, int]], messages: int, concurrency: int,
+                     flush: int = 1) -> None:
+        """Connect alone and the ceiling for the objects ours stored, at the same time (one task):
+        both halves a connector chains, sharing this machine as they do under ours, with nothing
+        between them. The row lasts until both are done."""
+        def ceiling() -> dict:
+            row = self.ceiling(sc, f"{BOTH_AT_ONCE}: the ceiling", [("a", k, s) for k, s in stored], messages,
+                               concurrency=concurrency)
+            self.rows.remove(row)
+            return row
+
+        row, _ = self.connector_row(sc, BOTH_AT_ONCE, "alone", 1, flush=flush, alongside=ceiling)
+        row.update(ceiling_s=row["alongside"]["seconds"], concurrency=concurrency)
 
     def memory_scenario(self) -> None:
         sc = self.memory
@@ -679,8 +736,8 @@ class Bench:
 
     def main(self, only: set[str]) -> None:
         chosen = [sc for sc in self.scenarios if not only or sc.name in only]
-        self.rows_total = (sum(8 + (sc.name == "S") + 2 * (sc.name == "L") for sc in chosen)
-                           + 4 * ("batched" in only or not only) + 2 * ("memory" in only or not only))
+        self.rows_total = (sum(9 + (sc.name == "S") + 3 * (sc.name == "L") for sc in chosen)
+                           + 5 * ("batched" in only or not only) + 2 * ("memory" in only or not only))
         self.start()
         self.warm_store()
         warm = {}
@@ -714,7 +771,7 @@ def partition_of(key: str) -> int:
 # ------------------------------------------------------------------------------ report
 
 SCENARIO_ORDER = ["S", "M", "L", "S-wan", "M-wan", "batched", "memory"]
-SYSTEM_ORDER = [SEED, PAYLOAD, BATCH, PARTS_8MIB, METADATA, HTTPS_SIGNED, HTTPS_UNSIGNED, "Camel", CONNECT_ALONE,
+SYSTEM_ORDER = [SEED, PAYLOAD, BATCH, PARTS_8MIB, METADATA, HTTPS_SIGNED, HTTPS_UNSIGNED, "Camel", CONNECT_ALONE, BOTH_AT_ONCE,
                 "seed pattern (modelled)", "ceiling (seed", "ceiling (payload", "ceiling (batched"]
 
 
@@ -745,7 +802,10 @@ def ratios(rows: list[dict]) -> dict:
       Camel on S); ours_vs_seed_pattern: ours (seed config) over the seed pattern, msgs/s;
     - steady_msgs_per_s and startup_s: the rate after the first object, and the time to it;
     - plugin_cpu_us_per_msg / _per_mb: ours' worker CPU minus Connect alone's, per message and
-      per MB of record values. The plain keys (ours_vs_limit, ...) hold the lower of the two."""
+      per MB of record values. The plain keys (ours_vs_limit, ...) hold the lower of the two;
+    - both_at_once_s (tasks.max 1 only): Connect alone and the ceiling run at the same time, the
+      two halves sharing the machine with nothing between them; ours_vs_both_at_once = that time /
+      ours' time (seed config; batched: flush.size=1000)."""
     out = {}
     for scenario in SCENARIO_ORDER[:-1]:
         batched = scenario == "batched"
@@ -786,12 +846,18 @@ def ratios(rows: list[dict]) -> dict:
             if payload and alone and payload_ceiling:
                 q["payload_only_vs_limit"][t] = round(max(alone["seconds"], min(payload_ceiling))
                                                       / payload["seconds"], 2)
+        both = next(iter(pick(rows, scenario, BOTH_AT_ONCE, 1)), None)
+        seed = next(iter(pick(rows, scenario, seed_label, 1)), None)
         if any(q.values()):
             entry = {key: min(q[key].values(), default=None)
                      for key in ("ours_vs_limit", "ours_vs_ceiling", "ours_vs_peer", "ours_vs_seed_pattern")}
             steady = q["steady_msgs_per_s"]
             entry["tasks3_vs_tasks1_steady"] = round(steady["3"] / steady["1"], 2) if steady.get("1") and "3" in steady else None
             entry.update({f"{key}_by_tasks": value for key, value in q.items()})
+            if both and seed:
+                entry["both_at_once_s"] = round(both["seconds"], 2)
+                entry["both_at_once_ours_s"] = round(seed["seconds"], 2)
+                entry["ours_vs_both_at_once"] = round(both["seconds"] / seed["seconds"], 2)
             out[scenario] = entry
     https = [next(iter(pick(rows, "L", label, 1)), None) for label in (HTTPS_SIGNED, HTTPS_UNSIGNED)]
     if all(https):
@@ -868,6 +934,14 @@ def markdown(result: dict) -> str:
                      f"| {fmt(q.get('tasks3_vs_tasks1_steady'), 2)} | {by_tasks(q, 'startup_s')}; "
                      f"{by_tasks(q, 'alone_startup_s')} | {by_tasks(q, 'plugin_cpu_us_per_msg', 1)} "
                      f"| {by_tasks(q, 'plugin_cpu_us_per_mb', 0)} |")
+    both = {name: q for name, q in result["ratios"].items() if "both_at_once_s" in q}
+    if both:
+        lines += ["", "Both halves at once, tasks.max = 1: Connect alone delivering the records while the ceiling "
+                  "stores ours' objects, on the same machine at the same time, nothing between them.", "",
+                  "| scenario | limit s | both at once s | ours s | ours / both at once |", "|---|---:|---:|---:|---:|"]
+        for name, q in both.items():
+            lines.append(f"| {name} | {fmt(q['limit_s_by_tasks'].get('1'), 2)} | {q['both_at_once_s']:.2f} "
+                         f"| {q['both_at_once_ours_s']:.2f} | {q['ours_vs_both_at_once']:.2f} |")
     unsigned = result["ratios"].get("L", {}).get("unsigned_payload")
     if unsigned:
         lines += ["", f"L over HTTPS, tasks.max=1, seed config: signed payload {unsigned['signed_s']:.2f} s "

@@ -4,6 +4,7 @@
 #
 #   bench/run.sh [--quick]      (--quick: smaller run of the same scenarios, ~15 minutes)
 #   bench/run.sh [--quick] --only S,memory   (development: some scenarios)
+#   bench/run.sh --profile M seed [--tasks 3]  (perf profile of one row, worker and store: bench/profile.py)
 #
 # Writes the table to stdout, bench/results/latest.{md,json} and the charts throughput.svg and
 # vs-limit.svg (--quick and --only: into bench/work/results/). A full run first waits until the
@@ -25,7 +26,7 @@ cache="${SINETS3_CACHE:-$HOME/.cache/sinets3}"
 camel="$cache/camel-0.11.0"
 
 case "${1:-}" in
-  -h | --help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
 
 PATH="$PATH:/usr/local/go/bin:$HOME/go/bin:$HOME/.cargo/bin"
@@ -59,4 +60,8 @@ ln -sfn "$repo/build/plugin" "$work/plugins/sinets3"
 ln -sfn "$camel" "$work/plugins/camel"
 
 # bench.py stops every process it started when it ends, fails, or gets SIGINT / SIGTERM.
+if [[ "${1:-}" == --profile ]]; then
+  shift
+  BENCH_WORK="$work" exec "$repo/.venv/bin/python" "$bench/profile.py" "$@"
+fi
 BENCH_WORK="$work" exec "$repo/.venv/bin/python" "$bench/bench.py" "$@"
