@@ -247,12 +247,15 @@ class Alongside(threading.Thread):
     def __init__(self, body):
         super().__init__(daemon=True)
         self.body, self.result, self.error = body, None, None
+        self.ended_at = 0.0
 
     def run(self) -> None:
         try:
             self.result = self.body()
-        except BaseException as e:  # re-raised by join() in the row's thread
+        except BaseException as e:  # re-raised by outcome() in the row's thread
             self.error = e
+        finally:
+            self.ended_at = time.monotonic()
 
     def outcome(self):
         self.join()
@@ -507,7 +510,7 @@ class Bench:
                 "stored_after_s": (stored_at or end) - started,
                 "peak_rss_mb": status_kb(worker, "VmHWM") / 1024, "rss_start_mb": rss_start / 1024,
                 "cpu_s": cpu_seconds(worker) - cpu0, "store_cpu_s": cpu_seconds(store) - store_cpu0,
-                "complete": done_at is not None, "registered_at": started_wall}
+                "complete": done_at is not None, "registered_at": started_wall, "started_at": started}
 
     def prepare_worker(self, system: str) -> None:
         if self.worker_system != system:
@@ -563,12 +566,15 @@ class Bench:
         try:
             m = self.drain(name, config(topic, bucket), bucket, commit, objects, self.sizes.row_timeout,
                            f"{sc.name} {label} t{tasks}", window, beside)
+            started_at = m.pop("started_at")
+            if beside:  # the delay stays on until what runs beside is done too
+                m["alongside"] = beside.outcome()
+                m["seconds"] = max(m["seconds"], beside.ended_at - started_at)
         finally:
+            if beside:
+                beside.join()
             self.connect.delete(name)
             self.set_delay(0)
-        if beside:
-            m["alongside"] = beside.outcome()
-            m["seconds"] = max(m["seconds"], m["alongside"]["seconds"])
         stored = stored_objects(bucket)
         self.drop_bucket(bucket)
         if m["complete"] and len(stored) != objects:
@@ -953,6 +959,8 @@ def markdown(result: dict) -> str:
         for name, q in both.items():
             lines.append(f"| {name} | {fmt(q['limit_s_by_tasks'].get('1'), 2)} | {q['both_at_once_s']:.2f} "
                          f"| {q['both_at_once_ours_s']:.2f} | {q['ours_vs_both_at_once']:.2f} |")
+        if result.get("both_at_once_note"):
+            lines += ["", result["both_at_once_note"]]
     unsigned = result["ratios"].get("L", {}).get("unsigned_payload")
     if unsigned:
         lines += ["", f"L over HTTPS, tasks.max=1, seed config: signed payload {unsigned['signed_s']:.2f} s "
