@@ -173,11 +173,16 @@ def reset_peak_rss(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
 
 
+# JVM options every worker the harness starts gets on top of its own (bench/profile.py's perf options).
+EXTRA_JAVA_OPTIONS = ""
+
+
 def restart_worker() -> None:
     """A fresh Connect worker; it resolves <bucket>.localhost through our hosts file (Camel)."""
+    options = f"-Djdk.net.hosts.file={HOSTS_FILE} {EXTRA_JAVA_OPTIONS}".strip()
     for attempt in (1, 2):  # a worker that dies while starting (seen once on a busy machine) gets one more try
         try:
-            local_stack("restart", "connect", JDK_JAVA_OPTIONS=f"-Djdk.net.hosts.file={HOSTS_FILE}")
+            local_stack("restart", "connect", JDK_JAVA_OPTIONS=options)
             return
         except subprocess.CalledProcessError:
             if attempt == 2:
@@ -242,7 +247,7 @@ def stored_objects(bucket: str) -> list[tuple[str, int]]:
 # ------------------------------------------------------------------------------ the bench
 
 class Alongside(threading.Thread):
-    """A function run beside a connector row, its result or its exception kept for join()."""
+    """A function run beside a connector row, its result or its exception kept for outcome()."""
 
     def __init__(self, body):
         super().__init__(daemon=True)
@@ -855,17 +860,17 @@ def ratios(rows: list[dict]) -> dict:
                 q["payload_only_vs_limit"][t] = round(max(alone["seconds"], min(payload_ceiling))
                                                       / payload["seconds"], 2)
         both = next(iter(pick(rows, scenario, BOTH_AT_ONCE, 1)), None)
-        seed = next(iter(pick(rows, scenario, seed_label, 1)), None)
+        ours_one_task = next(iter(pick(rows, scenario, seed_label, 1)), None)
         if any(q.values()):
             entry = {key: min(q[key].values(), default=None)
                      for key in ("ours_vs_limit", "ours_vs_ceiling", "ours_vs_peer", "ours_vs_seed_pattern")}
             steady = q["steady_msgs_per_s"]
             entry["tasks3_vs_tasks1_steady"] = round(steady["3"] / steady["1"], 2) if steady.get("1") and "3" in steady else None
             entry.update({f"{key}_by_tasks": value for key, value in q.items()})
-            if both and seed:
+            if both and ours_one_task:
                 entry["both_at_once_s"] = round(both["seconds"], 2)
-                entry["both_at_once_ours_s"] = round(seed["seconds"], 2)
-                entry["ours_vs_both_at_once"] = round(both["seconds"] / seed["seconds"], 2)
+                entry["both_at_once_ours_s"] = round(ours_one_task["seconds"], 2)
+                entry["ours_vs_both_at_once"] = round(both["seconds"] / ours_one_task["seconds"], 2)
             out[scenario] = entry
     https = [next(iter(pick(rows, "L", label, 1)), None) for label in (HTTPS_SIGNED, HTTPS_UNSIGNED)]
     if all(https):

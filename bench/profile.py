@@ -29,11 +29,6 @@ OUT = bench.WORK / "profile"
 JAVA_OPTS = os.environ.get("PROFILE_JAVA_OPTS", "") + " -XX:+UnlockDiagnosticVMOptions -XX:+PreserveFramePointer -XX:+DumpPerfMapAtExit"
 
 
-def restart_worker_for_perf() -> None:
-    bench.local_stack("restart", "connect",
-                      JDK_JAVA_OPTIONS=f"-Djdk.net.hosts.file={bench.HOSTS_FILE} {JAVA_OPTS}")
-
-
 @contextlib.contextmanager
 def recording(pid: int, data: Path, seconds: int):
     perf = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", str(data), "-p", str(pid),
@@ -81,7 +76,7 @@ def main() -> int:
     parser.add_argument("--warm-seconds", type=float, default=bench.FULL.warm_fresh_worker_s,
                         help="the fresh worker's warm-up repeats for this long at least")
     args = parser.parse_args()
-    bench.restart_worker = restart_worker_for_perf  # every worker the harness starts carries the options
+    bench.EXTRA_JAVA_OPTIONS = JAVA_OPTS
     run = bench.Bench(dataclasses.replace(bench.FULL, warm=args.warm, warm_fresh_worker_s=args.warm_seconds))
     sc = run.batch if args.scenario == "batched" else next(s for s in run.scenarios if s.name == args.scenario)
     OUT.mkdir(parents=True, exist_ok=True)
