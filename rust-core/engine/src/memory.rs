@@ -31,6 +31,13 @@ impl MemoryBudget {
         *self.lock()
     }
 
+    /// Reserves `bytes` if they fit under the limit now, without reading the clock (once per
+    /// record on the task thread).
+    pub fn try_reserve(self: &Arc<Self>, bytes: usize) -> Option<Reservation> {
+        let mut used = self.lock();
+        (*used + bytes <= self.limit).then(|| self.take(&mut used, bytes))
+    }
+
     /// Reserves `bytes` once they fit under the limit, waiting for other reservations to be
     /// dropped until `deadline`; `None` if they still do not fit then.
     pub fn reserve(self: &Arc<Self>, bytes: usize, deadline: Instant) -> Option<Reservation> {
@@ -42,8 +49,12 @@ impl MemoryBudget {
             }
             used = self.freed.wait_timeout(used, left).unwrap_or_else(|e| e.into_inner()).0;
         }
+        Some(self.take(&mut used, bytes))
+    }
+
+    fn take(self: &Arc<Self>, used: &mut usize, bytes: usize) -> Reservation {
         *used += bytes;
-        Some(Reservation { budget: self.clone(), bytes })
+        Reservation { budget: self.clone(), bytes }
     }
 
     /// A reservation of nothing, to merge others into.
@@ -93,6 +104,8 @@ mod tests {
         object.merge(budget.reserve(30, soon()).unwrap());
         assert_eq!((object.bytes(), budget.used()), (90, 90));
         assert!(budget.reserve(20, soon()).is_none(), "over the limit");
+        assert!(budget.try_reserve(20).is_none(), "over the limit, not waiting");
+        assert_eq!(budget.try_reserve(10).map(|r| r.bytes()), Some(10), "fits exactly");
         drop(object);
         assert_eq!(budget.used(), 0);
         assert!(budget.reserve(100, soon()).is_some());

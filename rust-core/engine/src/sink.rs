@@ -251,6 +251,9 @@ impl Sink {
     /// objects alone never give any back: closing them early would make object boundaries
     /// depend on timing, so that is done only where `rotate.schedule.interval.ms` allows it.
     fn reserve(&self, bytes: usize) -> Result<Option<Reservation>, SinkError> {
+        if let Some(reservation) = self.memory.try_reserve(bytes) {
+            return Ok(Some(reservation));
+        }
         let deadline = Instant::now() + PUT_WAIT;
         loop {
             let step = (Instant::now() + Duration::from_millis(50)).min(deadline);
