@@ -13,6 +13,7 @@ Requests are counted from versitygw's access log; RSS and CPU are the worker's o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -96,12 +97,14 @@ class Sizes:
     memory_window: int  # seconds each system drains that backlog at most
     row_timeout: int
     warm_fresh_worker_s: float  # a fresh worker's first warm-up repeats for this long at least
+    rehearse: bool     # every warm-up ends with the measured row itself, on its own records
 
 
 # Full: every measured span of ours, Connect alone's peers and the ceiling 5 s or more.
 FULL = Sizes((20_000, 6_000), (7_000, 2_000), (120, 40), (7_000, 400), (6_000, 400), 1_500_000, 1_000, 8,
-             1 << 30, 240, 900, 20)
-QUICK = Sizes((3_000, 1_000), (600, 300), (6, 6), (600, 150), (300, 150), 60_000, 300, 3, 256 * MiB, 40, 300, 0)
+             1 << 30, 240, 900, 20, True)
+QUICK = Sizes((3_000, 1_000), (600, 300), (6, 6), (600, 150), (300, 150), 60_000, 300, 3, 256 * MiB, 40, 300, 0,
+              False)
 
 
 @dataclass
@@ -153,13 +156,46 @@ def local_stack(*args, **extra) -> None:
     run(REPO / "scripts" / "local-stack.sh", *args, env=stack_env(**extra), timeout=240)
 
 
+# After its warm-up a worker waits until its JIT compilers use less than this much CPU over
+# one step (they finish what the warm-up queued), for at most the last figure.
+JIT_IDLE_CPU_S, JIT_STEP_S, JIT_WAIT_MAX_S = 0.05, 2.0, 40.0
+
+
 def pid_of(part: str) -> int:
     return int((STACK_DIR / "run" / f"{part}.pid").read_text())
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return cpu_seconds_of(Path(f"/proc/{pid}/stat"))
+
+
+def compiler_cpu_seconds(pid: int) -> float:
+    """CPU time of the JVM's JIT compiler threads (C1, C2)."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            if (task / "comm").read_text().startswith(("C1 Compiler", "C2 Compiler")):
+                total += cpu_seconds_of(task / "stat")
+    return total
+
+
+def cpu_seconds_of(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_idle_jit(label: str) -> None:
+    worker = pid_of("connect")
+    started = time.monotonic()
+    before = compiler_cpu_seconds(worker)
+    while time.monotonic() - started < JIT_WAIT_MAX_S:
+        time.sleep(JIT_STEP_S)
+        now = compiler_cpu_seconds(worker)
+        if now - before < JIT_IDLE_CPU_S:
+            say(f"  {label}: JIT idle after {time.monotonic() - started:.0f} s")
+            return
+        before = now
+    say(f"  {label}: JIT still compiling after {JIT_WAIT_MAX_S:.0f} s; measuring anyway")
 
 
 def status_kb(pid: int, key: str) -> int:
@@ -471,7 +507,7 @@ class Bench:
         store = pid_of("s3")
         rss_start = status_kb(worker, "VmRSS")
         reset_peak_rss(worker)
-        cpu0, store_cpu0 = cpu_seconds(worker), cpu_seconds(store)
+        cpu0, store_cpu0, jit0 = cpu_seconds(worker), cpu_seconds(store), compiler_cpu_seconds(worker)
         self.access.mark()
         started, started_wall = time.monotonic(), time.time()
         self.connect.put_config(name, config)
@@ -515,7 +551,7 @@ class Bench:
                 "stored_after_s": (stored_at or end) - started,
                 "peak_rss_mb": status_kb(worker, "VmHWM") / 1024, "rss_start_mb": rss_start / 1024,
                 "cpu_s": cpu_seconds(worker) - cpu0, "store_cpu_s": cpu_seconds(store) - store_cpu0,
-                "complete": done_at is not None, "registered_at": started_wall, "started_at": started}
+                "jit_cpu_s": compiler_cpu_seconds(worker) - jit0, "complete": done_at is not None, "registered_at": started_wall, "started_at": started}
 
     def prepare_worker(self, system: str) -> None:
         if self.worker_system != system:
@@ -545,21 +581,30 @@ class Bench:
 
         if warm:
             # A cold JVM's compiler takes a quarter of the worker's CPU for tens of seconds, which
-            # a connector running for days pays once: a fresh worker warms up for longer.
+            # a connector running for days pays once: a fresh worker warms up for longer on the
+            # small warm-up topic, and every row first runs once on its own records (the JIT still
+            # compiled for 1.0 s in an M row with three tasks after a warm-up of the other kind).
             self.set_delay(0)
-            until = time.monotonic() + (self.sizes.warm_fresh_worker_s if self.worker_fresh else 0)
-            self.worker_fresh = False
-            for round_ in itertools.count(1):
+            fresh, self.worker_fresh = self.worker_fresh, False
+            until = time.monotonic() + (self.sizes.warm_fresh_worker_s if fresh else 0)
+
+            def warm_up(warm_topic: str, round_: int) -> None:
                 bucket = self.new_bucket(self.bucket(sc, kind, tasks, "w"))
-                commit, objects, _ = self.targets(sc.warm_topic, flush, per_record)
+                commit, objects, _ = self.targets(warm_topic, flush, per_record)
                 name = f"{bucket}-{int(time.time())}-{round_}"
-                say(f"  {sc.name} {label} tasks={tasks}: warm-up on {sc.warm_topic}" + (f" ({round_})" if round_ > 1 else ""))
-                self.drain(name, config(sc.warm_topic, bucket), bucket, commit, objects, self.sizes.row_timeout,
+                say(f"  {sc.name} {label} tasks={tasks}: warm-up on {warm_topic}" + (f" ({round_})" if round_ > 1 else ""))
+                self.drain(name, config(warm_topic, bucket), bucket, commit, objects, self.sizes.row_timeout,
                            f"warm-up {label}")
                 self.connect.delete(name)
                 self.drop_bucket(bucket)
+
+            for round_ in itertools.count(1):
+                warm_up(sc.warm_topic, round_)
                 if time.monotonic() >= until:
                     break
+            if self.sizes.rehearse:
+                warm_up(topic, round_ + 1)
+            wait_for_idle_jit(f"{sc.name} {label} tasks={tasks}")
         self.set_delay(sc.delay_ms)
         bucket = self.new_bucket(self.bucket(sc, kind, tasks, "m"))
         commit, objects, messages = self.targets(topic, flush, per_record)
@@ -805,7 +850,7 @@ def steady_rate(row: dict) -> float | None:
     return row["messages"] / span if span > 0 else None
 
 
-def ratios(rows: list[dict]) -> dict:
+def ratios(rows: list[dict], cores: int) -> dict:
     """Per scenario, keyed by tasks.max ("1", "3"):
     - limit_s = max(Connect alone's time, the ceiling's best time for the objects of ours), the
       slower of the two halves the connector chains; ours_vs_limit = limit_s / ours' time and
@@ -818,16 +863,22 @@ def ratios(rows: list[dict]) -> dict:
       per MB of record values. The plain keys (ours_vs_limit, ...) hold the lower of the two;
     - both_at_once_s (tasks.max 1 only): Connect alone and the ceiling run at the same time, the
       two halves sharing the machine with nothing between them; ours_vs_both_at_once = that time /
-      ours' time (seed config; batched: flush.size=1000)."""
+      ours' time (seed config; batched: flush.size=1000);
+    - cpu_needed_s: the CPU seconds the two halves take for this work, Connect alone's worker plus
+      the best ceiling row's client and store; cpu_bound_s = that over the machine's `cores`, the
+      shortest time any connector could take here (the broker's CPU, not counted, only adds to it);
+      ours_vs_cpu_bound = that / ours' time (ours_s)."""
     out = {}
     for scenario in SCENARIO_ORDER[:-1]:
         batched = scenario == "batched"
         seed_label = BATCH if batched else SEED
-        ceiling = [r["seconds"] for r in pick(rows, scenario, "ceiling (batched" if batched else "ceiling (seed objects)")]
+        ceiling_rows = pick(rows, scenario, "ceiling (batched" if batched else "ceiling (seed objects)")
+        ceiling = [r["seconds"] for r in ceiling_rows]
         payload_ceiling = [r["seconds"] for r in pick(rows, scenario, "ceiling (payload objects)")]
         q = {k: {} for k in ("limit_s", "limit_set_by", "ours_vs_limit", "ours_vs_ceiling", "payload_only_vs_limit",
                              "ours_vs_peer", "ours_vs_seed_pattern", "steady_msgs_per_s", "startup_s",
-                             "plugin_cpu_us_per_msg", "plugin_cpu_us_per_mb", "alone_startup_s")}
+                             "plugin_cpu_us_per_msg", "plugin_cpu_us_per_mb", "alone_startup_s", "cpu_needed_s",
+                             "cpu_bound_s", "ours_vs_cpu_bound", "ours_s")}
         for tasks in (1, 3):
             t = str(tasks)
             seed = next(iter(pick(rows, scenario, seed_label, tasks)), None)
@@ -844,6 +895,8 @@ def ratios(rows: list[dict]) -> dict:
             if seed:
                 q["steady_msgs_per_s"][t] = round(steady_rate(seed) or 0, 1)
                 q["startup_s"][t] = round(seed["first_object_after_s"], 2)
+            if seed:
+                q["ours_s"][t] = round(seed["seconds"], 2)
             if seed and ceiling:
                 q["ours_vs_ceiling"][t] = round(min(ceiling) / seed["seconds"], 2)
             if seed and alone and ceiling:
@@ -856,6 +909,12 @@ def ratios(rows: list[dict]) -> dict:
                 mb = alone["delivered_bytes"] / 1e6 * seed["messages"] / alone["delivered"]
                 q["plugin_cpu_us_per_mb"][t] = round(cpu / mb * 1e6)
                 q["alone_startup_s"][t] = round(alone["first_object_after_s"] or 0, 2)
+                best = min(ceiling_rows, key=lambda r: r["seconds"])
+                if best.get("client_cpu_s") is not None:
+                    needed = alone["cpu_s"] + best["client_cpu_s"] + best["store_cpu_s"]
+                    q["cpu_needed_s"][t] = round(needed, 1)
+                    q["cpu_bound_s"][t] = round(needed / cores, 2)
+                    q["ours_vs_cpu_bound"][t] = round(needed / cores / seed["seconds"], 2)
             if payload and alone and payload_ceiling:
                 q["payload_only_vs_limit"][t] = round(max(alone["seconds"], min(payload_ceiling))
                                                       / payload["seconds"], 2)
@@ -966,6 +1025,19 @@ def markdown(result: dict) -> str:
                          f"| {q['both_at_once_ours_s']:.2f} | {q['ours_vs_both_at_once']:.2f} |")
         if result.get("both_at_once_note"):
             lines += ["", result["both_at_once_note"]]
+    bounded = {name: q for name, q in result["ratios"].items() if q.get("cpu_bound_s_by_tasks")}
+    if bounded:
+        lines += ["", f"What {m['cores']} cores allow: the CPU seconds the two halves take for the same work (Connect "
+                  "alone's worker, the best ceiling row's client and store), spread over every core with nothing "
+                  "idle, give the shortest time any connector could take on this machine (the broker's CPU, not "
+                  "counted, only adds to it). The goal (0.8 of the limit) is out of reach where that bound is over "
+                  "limit / 0.8. Figures are tasks.max = 1 / 3.", "",
+                  "| scenario | CPU s needed | shortest possible s | limit / 0.8 s | ours s | ours / shortest possible |",
+                  "|---|---|---|---|---|---|"]
+        for name, q in bounded.items():
+            goal = " / ".join(fmt(q["limit_s_by_tasks"][t] / 0.8, 2) if t in q["limit_s_by_tasks"] else "–" for t in "13")
+            lines.append(f"| {name} | {by_tasks(q, 'cpu_needed_s', 1)} | {by_tasks(q, 'cpu_bound_s')} | {goal} "
+                         f"| {by_tasks(q, 'ours_s')} | {by_tasks(q, 'ours_vs_cpu_bound')} |")
     unsigned = result["ratios"].get("L", {}).get("unsigned_payload")
     if unsigned:
         lines += ["", f"L over HTTPS, tasks.max=1, seed config: signed payload {unsigned['signed_s']:.2f} s "
@@ -985,15 +1057,18 @@ def markdown(result: dict) -> str:
               "From registration: first object stored (Connect alone: first record delivered), all objects stored, "
               "offsets committed (= time s); \"Connect alone\" is bench/noop's sink: the worker reading and "
               "delivering the same records, counting them, storing nothing; "
-              "CPU seconds of the worker and of the store (versitygw) over that time.", "",
-              "| scenario | system | tasks | first object s | all stored s | committed s | worker CPU s | store CPU s |",
-              "|---|---|---|---:|---:|---:|---:|---:|"]
+              "CPU seconds of the worker, of its JIT compiler threads (part of the worker's) and of the store "
+              "(versitygw) over that time.", "",
+              "| scenario | system | tasks | first object s | all stored s | committed s | worker CPU s "
+              "| JIT CPU s | store CPU s |",
+              "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "first_object_after_s" in r and r["scenario"] != "memory":
             first = fmt(r["first_object_after_s"], 2) if r["first_object_after_s"] is not None else "–"
             stored = f"{r['stored_after_s']:.2f}" if r["objects"] > 0 else "–"
             lines.append(f"| {r['scenario']} | {r['system']} | {r['tasks']} | {first} | {stored} "
-                         f"| {r['seconds']:.2f} | {r['cpu_s']:.1f} | {r['store_cpu_s']:.1f} |")
+                         f"| {r['seconds']:.2f} | {r['cpu_s']:.1f} | {fmt(r.get('jit_cpu_s'), 2)} "
+                         f"| {r['store_cpu_s']:.1f} |")
     lines += ["", "### Every row", ""] + table(rows)
     return "\n".join(lines) + "\n"
 
@@ -1132,7 +1207,7 @@ def main() -> int:
     if args.render:
         source = Path(args.render)
         result = json.loads(source.read_text())
-        result["ratios"] = ratios(result["rows"])
+        result["ratios"] = ratios(result["rows"], result["machine"]["cores"])
         out = Path(args.out or source.parent)
         (out / "latest.md").write_text(markdown(result))
         (out / "latest.json").write_text(json.dumps(result, indent=1) + "\n")
@@ -1157,7 +1232,7 @@ def main() -> int:
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "quick": args.quick,
               "machine": machine(), "duration_s": round(time.monotonic() - started),
               "load_average": {**sampler.summary(), "before": load_before, "waited_s": round(waited)},
-              "rows": sorted(bench.rows, key=sort_key), "ratios": ratios(bench.rows)}
+              "rows": sorted(bench.rows, key=sort_key), "ratios": ratios(bench.rows, os.cpu_count() or 1)}
     result["rows"] = [rounded(r) for r in result["rows"]]
     out.mkdir(parents=True, exist_ok=True)
     table = markdown(result)
