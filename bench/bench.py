@@ -283,20 +283,31 @@ def stored_objects(bucket: str) -> list[tuple[str, int]]:
 # ------------------------------------------------------------------------------ the bench
 
 class Alongside(threading.Thread):
-    """A function run beside a connector row, its result or its exception kept for outcome()."""
+    """A function run beside a connector row, its result or its exception kept for outcome().
+    The function gets this object: it calls ready() once prepared, which returns when the row
+    has registered its connector, and finished() when its timed work is done."""
 
     def __init__(self, body):
         super().__init__(daemon=True)
         self.body, self.result, self.error = body, None, None
-        self.ended_at = 0.0
+        self.prepared, self.go = threading.Event(), threading.Event()
+        self.finished_at = 0.0
+
+    def ready(self) -> None:
+        self.prepared.set()
+        self.go.wait()
+
+    def finished(self) -> None:
+        self.finished_at = time.monotonic()
 
     def run(self) -> None:
         try:
-            self.result = self.body()
+            self.result = self.body(self)
         except BaseException as e:  # re-raised by outcome() in the row's thread
             self.error = e
         finally:
-            self.ended_at = time.monotonic()
+            self.prepared.set()
+            self.finished_at = self.finished_at or time.monotonic()
 
     def outcome(self):
         self.join()
@@ -507,12 +518,15 @@ class Bench:
         store = pid_of("s3")
         rss_start = status_kb(worker, "VmRSS")
         reset_peak_rss(worker)
+        if beside:  # what runs beside prepares first, then starts with the registration
+            beside.start()
+            beside.prepared.wait()
         cpu0, store_cpu0, jit0 = cpu_seconds(worker), cpu_seconds(store), compiler_cpu_seconds(worker)
         self.access.mark()
         started, started_wall = time.monotonic(), time.time()
         self.connect.put_config(name, config)
         if beside:
-            beside.start()
+            beside.go.set()
         first_at = stored_at = done_at = None
         last_report = last_status = started
         got: dict[int, int] = {}
@@ -564,8 +578,9 @@ class Bench:
                       flush: int = 1, topic: str | None = None, warm: bool = True,
                       window: float | None = None, alongside=None) -> tuple[dict, list]:
         """One measured connector row; returns the row and the objects it stored. `alongside`, a
-        function, runs in a thread from the connector's registration on; the row lasts until
-        both are done and holds what it returned as `alongside`."""
+        function of an `Alongside`, runs in a thread and starts its timed work with the
+        connector's registration; the row lasts until both are done and holds what it returned
+        as `alongside`."""
         topic = topic or sc.topic
         kind = SYSTEM_SLUGS[label]
         per_record = {"camel": 1, "alone": 0}.get(system, 1 if (extra or {}).get("sink.objects") == "payload" else 2)
@@ -619,7 +634,7 @@ class Bench:
             started_at = m.pop("started_at")
             if beside:  # the delay stays on until what runs beside is done too
                 m["alongside"] = beside.outcome()
-                m["seconds"] = max(m["seconds"], beside.ended_at - started_at)
+                m["seconds"] = max(m["seconds"], beside.finished_at - started_at)
         finally:
             if beside:
                 beside.join()
@@ -660,12 +675,16 @@ class Bench:
     # ---------------------------------------------------------------- store-only rows
 
     def ceiling(self, sc: Scenario, label: str, objects: list[tuple[str, str, int]], messages: int,
-                mode: str = "put", concurrency: int = 32, tasks: int | None = None) -> dict:
-        """The ceiling program on `objects` (stream, key, size) against the same store and delay."""
+                mode: str = "put", concurrency: int = 32, tasks: int | None = None,
+                beside: Alongside | None = None) -> dict:
+        """The ceiling program on `objects` (stream, key, size) against the same store and delay;
+        run `beside` a connector row, it starts when the row registers its connector."""
         bucket = self.new_bucket(f"{sc.slug}-ceil-{mode}-{concurrency}-{len(self.rows)}")
         manifest = "".join(f"{stream} {size} {key}\n" for stream, key, size in objects)
         self.set_delay(sc.delay_ms)
         os.sync()
+        if beside:
+            beside.ready()
         store = pid_of("s3")
         store_cpu0 = cpu_seconds(store)
         client_cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -674,6 +693,8 @@ class Bench:
                                   "-concurrency", str(concurrency), "-access", ACCESS, "-secret", SECRET],
                                  input=manifest, text=True, capture_output=True, timeout=self.sizes.row_timeout)
         finally:
+            if beside:
+                beside.finished()  # the bucket's removal below is not part of the row
             self.set_delay(0)
         self.drop_bucket(bucket)
         if out.returncode != 0:
@@ -771,9 +792,9 @@ class Bench:
         """Connect alone and the ceiling for the objects ours stored, at the same time (one task):
         both halves a connector chains, sharing this machine as they do under ours, with nothing
         between them. The row lasts until both are done."""
-        def ceiling() -> dict:
+        def ceiling(beside: Alongside) -> dict:
             row = self.ceiling(sc, f"{BOTH_AT_ONCE}: the ceiling", [("a", k, s) for k, s in stored], messages,
-                               concurrency=concurrency)
+                               concurrency=concurrency, beside=beside)
             self.rows.remove(row)
             return row
 
