@@ -565,7 +565,8 @@ class Bench:
                 "stored_after_s": (stored_at or end) - started,
                 "peak_rss_mb": status_kb(worker, "VmHWM") / 1024, "rss_start_mb": rss_start / 1024,
                 "cpu_s": cpu_seconds(worker) - cpu0, "store_cpu_s": cpu_seconds(store) - store_cpu0,
-                "jit_cpu_s": compiler_cpu_seconds(worker) - jit0, "complete": done_at is not None, "registered_at": started_wall, "started_at": started}
+                "jit_cpu_s": compiler_cpu_seconds(worker) - jit0, "complete": done_at is not None,
+                "registered_at": started_wall, "started_at": started}
 
     def prepare_worker(self, system: str) -> None:
         if self.worker_system != system:
@@ -637,6 +638,7 @@ class Bench:
                 m["seconds"] = max(m["seconds"], beside.finished_at - started_at)
         finally:
             if beside:
+                beside.go.set()  # never left waiting when the row failed before registering
                 beside.join()
             self.connect.delete(name)
             self.set_delay(0)
@@ -895,6 +897,7 @@ def ratios(rows: list[dict], cores: int) -> dict:
         seed_label = BATCH if batched else SEED
         ceiling_rows = pick(rows, scenario, "ceiling (batched" if batched else "ceiling (seed objects)")
         ceiling = [r["seconds"] for r in ceiling_rows]
+        best_ceiling = min(ceiling_rows, key=lambda r: r["seconds"], default=None)
         payload_ceiling = [r["seconds"] for r in pick(rows, scenario, "ceiling (payload objects)")]
         q = {k: {} for k in ("limit_s", "limit_set_by", "ours_vs_limit", "ours_vs_ceiling", "payload_only_vs_limit",
                              "ours_vs_peer", "ours_vs_seed_pattern", "steady_msgs_per_s", "startup_s",
@@ -916,7 +919,6 @@ def ratios(rows: list[dict], cores: int) -> dict:
             if seed:
                 q["steady_msgs_per_s"][t] = round(steady_rate(seed) or 0, 1)
                 q["startup_s"][t] = round(seed["first_object_after_s"], 2)
-            if seed:
                 q["ours_s"][t] = round(seed["seconds"], 2)
             if seed and ceiling:
                 q["ours_vs_ceiling"][t] = round(min(ceiling) / seed["seconds"], 2)
@@ -930,9 +932,8 @@ def ratios(rows: list[dict], cores: int) -> dict:
                 mb = alone["delivered_bytes"] / 1e6 * seed["messages"] / alone["delivered"]
                 q["plugin_cpu_us_per_mb"][t] = round(cpu / mb * 1e6)
                 q["alone_startup_s"][t] = round(alone["first_object_after_s"] or 0, 2)
-                best = min(ceiling_rows, key=lambda r: r["seconds"])
-                if best.get("client_cpu_s") is not None:
-                    needed = alone["cpu_s"] + best["client_cpu_s"] + best["store_cpu_s"]
+                if best_ceiling.get("client_cpu_s") is not None:
+                    needed = alone["cpu_s"] + best_ceiling["client_cpu_s"] + best_ceiling["store_cpu_s"]
                     q["cpu_needed_s"][t] = round(needed, 1)
                     q["cpu_bound_s"][t] = round(needed / cores, 2)
                     q["ours_vs_cpu_bound"][t] = round(needed / cores / seed["seconds"], 2)
