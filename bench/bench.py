@@ -1231,6 +1231,7 @@ def main() -> int:
         result = json.loads(source.read_text())
         result["ratios"] = ratios(result["rows"], result["machine"]["cores"])
         out = Path(args.out or source.parent)
+        out.mkdir(parents=True, exist_ok=True)
         (out / "latest.md").write_text(markdown(result))
         (out / "latest.json").write_text(json.dumps(result, indent=1) + "\n")
         charts(result, out)
