@@ -59,6 +59,14 @@ CONNECT_ALONE = "Connect alone (no store)"
 BOTH_AT_ONCE = "Connect alone and the ceiling at once"
 ACCESS_LOG = STACK_DIR / "logs" / "s3-access.log"
 TLS_ACCESS_LOG = STACK_DIR / "logs" / "s3tls-access.log"
+# The store keeps its objects in RAM when there is room (BENCH_STORE_TMPFS=none: on disk, in
+# STACK_DIR). On this machine's ext4, which has no journal, a new file skips the inodes deleted
+# within the last minute (five while their inode-table block is not yet written back), reading
+# the inode table to find them: a row's writes cost the store more when the rows before it had
+# just removed their objects (recently_deleted and the block lookups behind it were 11 to 13%
+# of versitygw's samples), so what a row cost the store depended on the rows before it.
+STORE_TMPFS = os.environ.get("BENCH_STORE_TMPFS", "/dev/shm")
+STORE_TMPFS_NEEDS = 16 << 30  # the largest row's objects (L: 4 GB) with room to spare
 S3_TLS_URL = f"https://127.0.0.1:{PORTS['s3_tls']}"
 COUNTS = WORK / "counts"
 # How often the bench worker commits offsets (the local stack: 1 s, Connect's default: 60 s).
@@ -337,6 +345,7 @@ class Bench:
                                "", partitions=100)
         self.worker_system: str | None = None
         self.worker_fresh = False
+        self.store_dir = "disk"
         self.rows_done = self.rows_total = 0
 
     # ---------------------------------------------------------------- stack and helpers
@@ -346,6 +355,7 @@ class Bench:
         for d in ("stack", "routes"):
             shutil.rmtree(WORK / d, ignore_errors=True)
         (WORK / "routes").mkdir(parents=True)
+        self.store_dir = place_store()
         buckets = [self.bucket(sc, "camel", t, p) for sc in self.scenarios + [self.memory]
                    for t in (1, 3) for p in "wm"]
         HOSTS_FILE.write_text(f"127.0.0.1 localhost {socket.gethostname()} "
@@ -375,6 +385,7 @@ class Bench:
             local_stack("down")
         except subprocess.SubprocessError as e:
             print(f"stopping the stack failed: {e}", file=sys.stderr)
+        remove_store()
 
     def set_delay(self, ms: float) -> None:
         deadline = time.monotonic() + 10
@@ -1015,7 +1026,8 @@ def markdown(result: dict) -> str:
     load = result.get("load_average") or {}
     lines = [f"Run of {result['date']} ({'quick' if result['quick'] else 'full'}, {result['duration_s'] / 60:.0f} min) "
              f"on {m['cores']} cores, {m['memory_gib']:.0f} GiB, {m['cpu']}. Loopback; the `-wan` scenarios add "
-             "20 ms per request round trip between the worker (or the ceiling program) and the store. "
+             "20 ms per request round trip between the worker (or the ceiling program) and the store, "
+             f"which keeps its objects {STORE_PLACES[m.get('store_dir', 'disk')]}. "
              f"1-minute load average during the run: {fmt(load.get('min'), 2)} min, {fmt(load.get('mean'), 2)} mean, "
              f"{fmt(load.get('max'), 2)} max ({load.get('waited_s', 0):.0f} s waited for a quiet machine first, "
              f"{fmt(load.get('before'), 2)} at the start).", "",
@@ -1162,6 +1174,9 @@ def charts(result: dict, out: Path) -> list[Path]:
     return [throughput, vs_limit]
 
 
+STORE_PLACES = {"tmpfs": "in RAM (tmpfs)", "disk": "on disk (ext4)"}
+
+
 def machine() -> dict:
     mem_kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
                       if line.startswith("MemTotal")).split()[1])
@@ -1169,6 +1184,31 @@ def machine() -> dict:
                 if line.startswith("model name")), platform.machine())
     return {"cores": os.cpu_count(), "memory_gib": mem_kb / 1024 / 1024, "cpu": cpu,
             "kernel": platform.release()}
+
+
+def store_in_memory() -> Path:
+    """The store's directory on tmpfs (see STORE_TMPFS), used when there is room."""
+    return Path(STORE_TMPFS) / f"sinets3-bench-{PORTS['s3']}"
+
+
+def place_store() -> str:
+    """Links STACK_DIR/s3, the store's directory, to a fresh one on tmpfs when it has room;
+    says where the objects are: "tmpfs" or "disk"."""
+    if STORE_TMPFS == "none":
+        return "disk"
+    in_memory, tmpfs = store_in_memory(), Path(STORE_TMPFS)
+    shutil.rmtree(in_memory, ignore_errors=True)  # an interrupted run's
+    if not tmpfs.is_dir() or shutil.disk_usage(tmpfs).free < STORE_TMPFS_NEEDS:
+        return "disk"
+    (in_memory / "s3").mkdir(parents=True)
+    STACK_DIR.mkdir(parents=True, exist_ok=True)
+    (STACK_DIR / "s3").symlink_to(in_memory / "s3")
+    return "tmpfs"
+
+
+def remove_store() -> None:
+    if STORE_TMPFS != "none":
+        shutil.rmtree(store_in_memory(), ignore_errors=True)
 
 
 def interrupted(*_) -> None:
@@ -1253,7 +1293,7 @@ def main() -> int:
     finally:
         bench.stop()
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "quick": args.quick,
-              "machine": machine(), "duration_s": round(time.monotonic() - started),
+              "machine": {**machine(), "store_dir": bench.store_dir}, "duration_s": round(time.monotonic() - started),
               "load_average": {**sampler.summary(), "before": load_before, "waited_s": round(waited)},
               "rows": sorted(bench.rows, key=sort_key), "ratios": ratios(bench.rows, os.cpu_count() or 1)}
     result["rows"] = [rounded(r) for r in result["rows"]]

@@ -49,6 +49,7 @@ OTHER_VARIABLES = {
     "JAVA_HOME": "verify.sh",
     "KAFKA_VERSION": "scripts/local-stack.sh",
     "QUICKSTART_WAIT": "quickstart.sh",
+    "BENCH_STORE_TMPFS": "bench/bench.py",
     "HTTPS_PROXY": "docs/configuration.md",
     "HTTP_PROXY": "docs/configuration.md",
     "NO_PROXY": "docs/configuration.md",

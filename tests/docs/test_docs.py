@@ -104,7 +104,7 @@ def copy_of_repo(tmp_path: Path) -> Path:
     root.mkdir()
     for name in guides.GUIDES + ["register.sh", "verify.sh", "quickstart.sh", "docker-compose.yml",
                                  "docs/configuration.md", guides.NATIVE_LIBRARY_JAVA,
-                                 "rust-core/engine/src/allowed_paths.rs"]:
+                                 "rust-core/engine/src/allowed_paths.rs", "bench/bench.py"]:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, root / name)
     shutil.copytree(REPO / "scripts", root / "scripts")
