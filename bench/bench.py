@@ -1174,7 +1174,7 @@ def charts(result: dict, out: Path) -> list[Path]:
     return [throughput, vs_limit]
 
 
-STORE_PLACES = {"tmpfs": "in RAM (tmpfs)", "disk": "on disk (ext4)"}
+STORE_PLACES = {"tmpfs": "in RAM (tmpfs)", "disk": "on disk"}
 
 
 def machine() -> dict:
@@ -1186,19 +1186,20 @@ def machine() -> dict:
             "kernel": platform.release()}
 
 
-def store_in_memory() -> Path:
-    """The store's directory on tmpfs (see STORE_TMPFS), used when there is room."""
-    return Path(STORE_TMPFS) / f"sinets3-bench-{PORTS['s3']}"
+def store_in_memory() -> Path | None:
+    """The store's directory on tmpfs (see STORE_TMPFS), used when there is room; None with
+    BENCH_STORE_TMPFS=none."""
+    return None if STORE_TMPFS == "none" else Path(STORE_TMPFS) / f"sinets3-bench-{PORTS['s3']}"
 
 
 def place_store() -> str:
     """Links STACK_DIR/s3, the store's directory, to a fresh one on tmpfs when it has room;
     says where the objects are: "tmpfs" or "disk"."""
-    if STORE_TMPFS == "none":
+    in_memory = store_in_memory()
+    if in_memory is None:
         return "disk"
-    in_memory, tmpfs = store_in_memory(), Path(STORE_TMPFS)
     shutil.rmtree(in_memory, ignore_errors=True)  # an interrupted run's
-    if not tmpfs.is_dir() or shutil.disk_usage(tmpfs).free < STORE_TMPFS_NEEDS:
+    if not in_memory.parent.is_dir() or shutil.disk_usage(in_memory.parent).free < STORE_TMPFS_NEEDS:
         return "disk"
     (in_memory / "s3").mkdir(parents=True)
     STACK_DIR.mkdir(parents=True, exist_ok=True)
@@ -1207,8 +1208,8 @@ def place_store() -> str:
 
 
 def remove_store() -> None:
-    if STORE_TMPFS != "none":
-        shutil.rmtree(store_in_memory(), ignore_errors=True)
+    if in_memory := store_in_memory():
+        shutil.rmtree(in_memory, ignore_errors=True)
 
 
 def interrupted(*_) -> None:
