@@ -5,6 +5,7 @@ pub mod allowed_paths;
 pub mod attributes;
 pub mod concurrency;
 pub mod config;
+mod connections;
 pub mod decoding;
 pub mod error;
 pub mod joda;

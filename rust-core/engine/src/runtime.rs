@@ -1,5 +1,7 @@
 //! One Tokio runtime for all sinks in the process (all tasks of a worker), created with
-//! the first sink and shut down when the last one closes.
+//! the first sink and shut down when the last one closes. A sink opens its store while it
+//! holds the runtime, so that the store's shared HTTP client (`connections`) never outlives
+//! the runtime its connections run on.
 
 use once_cell::sync::Lazy;
 use std::sync::{Arc, Mutex, Weak};
@@ -26,6 +28,7 @@ pub fn release(runtime: Arc<Runtime>) {
     let _guard = SHARED.lock().unwrap_or_else(|e| e.into_inner());
     if let Ok(last) = Arc::try_unwrap(runtime) {
         last.shutdown_timeout(Duration::from_secs(2));
+        crate::connections::forget_all();
     }
 }
 

@@ -76,9 +76,15 @@ impl Sink {
     /// `context` names the task in log lines, as Connect's MDC does (`s3-sink|task-0`).
     pub fn start(config: SinkConfig, context: &str, probe: Probe) -> Result<Sink, SinkError> {
         let context: Arc<str> = Arc::from(context);
-        let store = store::open_store(&config.store)?;
         let runtime =
             runtime::acquire().map_err(|e| SinkError::StoreUnavailable(format!("cannot start I/O threads: {e}")))?;
+        let store = match store::open_store(&config.store) {
+            Ok(store) => store,
+            Err(e) => {
+                runtime::release(runtime);
+                return Err(e);
+            }
+        };
         if let Err(failure) =
             runtime.block_on(store::probe(&store, &config.store, &config.naming.topics_dir, &config.attributes))
         {

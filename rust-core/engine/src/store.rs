@@ -4,6 +4,7 @@
 
 use crate::attributes::{FileKind, ObjectAttributes};
 use crate::config::{Encryption, StoreConfig, StoreLocation};
+use crate::connections::SharedConnector;
 use crate::error::SinkError;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
@@ -106,7 +107,9 @@ pub fn client_options(config: &StoreConfig, allow_http: bool) -> ClientOptions {
 }
 
 fn s3_builder(config: &StoreConfig, endpoint: Option<&str>) -> Result<AmazonS3Builder, SinkError> {
+    let trusted = config.trust.ca_certificates.iter().chain(&config.trust.jvm_certificates);
     let mut builder = AmazonS3Builder::new()
+        .with_http_connector(SharedConnector::trusting(trusted))
         .with_bucket_name(&config.bucket)
         .with_region(&config.region)
         .with_client_options(client_options(config, endpoint.is_some_and(|url| url.starts_with("http://"))))

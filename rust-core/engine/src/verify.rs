@@ -417,10 +417,10 @@ fn shown<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
 /// summary. Fails when the store cannot be listed or read.
 pub fn run(config: SinkConfig, plan_json: &str) -> Result<Report, SinkError> {
     let plan = Plan::from_json(plan_json)?;
-    let store = store::open_store(&config.store)?;
     let runtime =
         runtime::acquire().map_err(|e| SinkError::StoreUnavailable(format!("cannot start I/O threads: {e}")))?;
-    let listed = runtime.block_on(list_objects(&store, &config, &plan));
+    let listed =
+        store::open_store(&config.store).and_then(|store| runtime.block_on(list_objects(&store, &config, &plan)));
     runtime::release(runtime);
     let mut report = check(&config, &plan, &listed?);
     report.lines.insert(0, header(&config, &plan));

@@ -331,6 +331,41 @@ fn state_of_a_revoked_partition_never_comes_back_with_it() {
     sink.close();
 }
 
+/// Connections from this machine to the server's port that are open now (/proc/net/tcp).
+fn open_connections_to(server: &Versitygw) -> usize {
+    let port = format!(":{:04X}", server.port);
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .filter(|fields| fields[2].ends_with(&port) && fields[3] == "01")
+        .count()
+}
+
+#[test]
+fn tasks_writing_to_one_store_share_its_connections() {
+    let server = Versitygw::start();
+    let first = start(config(&server, json!({})));
+    first.put(batch(0, &[b"first".to_vec()])).unwrap();
+    assert_eq!(wait_committed(&first, 1, Duration::from_secs(20)).unwrap(), 1);
+    std::thread::sleep(Duration::from_millis(200)); // the last connection is back in the pool
+    let opened_by_first = open_connections_to(&server);
+    assert!(opened_by_first > 0);
+    let second = Sink::start(config(&server, json!({})), "s3-store-test|task-1", Probe::Strict).unwrap();
+    second.put(batch(1, &[b"second".to_vec()])).unwrap();
+    assert_eq!(wait_committed(&second, 2, Duration::from_secs(20)).unwrap(), 2);
+    assert_eq!(open_connections_to(&server), opened_by_first, "the second task opened connections of its own");
+    assert_eq!(server.object(&key(1, ".bin")), b"second");
+    first.close();
+    second.close();
+    // With no sink left the runtime stops, and its connections with it: a new sink connects anew.
+    let third = start(config(&server, json!({})));
+    third.put(batch(2, &[b"third".to_vec()])).unwrap();
+    assert_eq!(wait_committed(&third, 3, Duration::from_secs(20)).unwrap(), 3);
+    third.close();
+}
+
 #[test]
 fn a_partition_moved_to_another_task_drops_its_pending_uploads() {
     let mut server = Versitygw::start();

@@ -104,13 +104,14 @@ public final class S3SinkConfig extends AbstractConfig {
       + "with parts of this size, sent in parallel. The default is the Confluent S3 sink's.";
   public static final String CONCURRENCY_CONFIG = "upload.concurrency";
   static final int CONCURRENCY_DEFAULT = 128;
-  static final String CONCURRENCY_DOC = "The most objects one task uploads at the same time. The task adapts how many "
-      + "it sends at once, between upload.concurrency.min and this, to the store's latency: more while requests "
-      + "take about as long as the fastest (a distant store), fewer when they queue in a busy store.";
+  static final String CONCURRENCY_DOC = "The most objects uploaded at the same time by the tasks of a worker that "
+      + "write to the same bucket with these settings: they share this budget. It adapts how many are sent at once, "
+      + "between upload.concurrency.min and this, to the store's latency: more while requests take about as long "
+      + "as the fastest (a distant store), fewer when they queue in a busy store.";
   public static final String CONCURRENCY_MIN_CONFIG = "upload.concurrency.min";
   static final int CONCURRENCY_MIN_DEFAULT = 8;
-  static final String CONCURRENCY_MIN_DOC = "The fewest objects one task keeps uploading at the same time when it "
-      + "has enough to upload; equal to upload.concurrency, it fixes the number.";
+  static final String CONCURRENCY_MIN_DOC = "The fewest objects a worker's tasks keep uploading to one store at "
+      + "the same time when they have enough to upload; equal to upload.concurrency, it fixes the number.";
   public static final String INFLIGHT_CONFIG = "upload.max.inflight.bytes";
   static final long INFLIGHT_DEFAULT = 128L * 1024 * 1024;
   static final String INFLIGHT_DOC = "Bound on the bytes a task holds that are not yet stored; put() waits, then "
