@@ -46,6 +46,28 @@ def tcp_active_opens() -> int:
     return int(lines[1][lines[0].index("ActiveOpens")])
 
 
+def context_switches(pid: int) -> dict[str, list[int]]:
+    """Voluntary and involuntary context switches so far, per thread name (digits dropped, so
+    that the pool threads of one kind add up), of the threads alive now."""
+    switches: dict[str, list[int]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            status = dict(line.split(":\t", 1) for line in (task / "status").read_text().splitlines() if ":\t" in line)
+            name = "".join(c for c in status["Name"].strip() if not c.isdigit()).rstrip("-_ ")
+            counts = switches.setdefault(name, [0, 0])
+            counts[0] += int(status["voluntary_ctxt_switches"])
+            counts[1] += int(status["nonvoluntary_ctxt_switches"])
+    return switches
+
+
+def switches_between(before: dict[str, list[int]], after: dict[str, list[int]]) -> str:
+    grown = {name: [a - b for a, b in zip(counts, before.get(name, [0, 0]))] for name, counts in after.items()}
+    busiest = sorted(grown.items(), key=lambda item: -sum(item[1]))[:6]
+    total = [sum(counts[i] for counts in grown.values()) for i in (0, 1)]
+    return (f"{total[0]} voluntary, {total[1]} involuntary; "
+            + ", ".join(f"{name} {v}/{i}" for name, (v, i) in busiest))
+
+
 def report(data: Path, sort: str, limit: int) -> str:
     text = subprocess.run(["perf", "report", "-i", str(data), "--no-children", "--stdio", "-g", "none",
                            "--sort", sort, "--percent-limit", "0.4"], capture_output=True, text=True,
@@ -106,10 +128,13 @@ def main() -> int:
             if what.startswith("warm-up") or rows_left > 0:
                 return original_drain(name_, config, bucket, commit, objects, timeout, what, *rest)
             opens = tcp_active_opens()
-            with recording(bench.pid_of("connect"), worker_data, args.seconds), \
-                    recording(bench.pid_of("s3"), store_data, args.seconds):
+            worker, store = bench.pid_of("connect"), bench.pid_of("s3")
+            switched = context_switches(worker), context_switches(store)
+            with recording(worker, worker_data, args.seconds), recording(store, store_data, args.seconds):
                 m = original_drain(name_, config, bucket, commit, objects, timeout, what, *rest)
             m["tcp_opens"] = tcp_active_opens() - opens
+            m["switches"] = (switches_between(switched[0], context_switches(worker)),
+                             switches_between(switched[1], context_switches(store)))
             return m
 
         run.drain = drain_under_perf
@@ -128,6 +153,8 @@ def main() -> int:
         run.stop()
     print(f"{sc.name} {label} tasks={args.tasks}: {row['seconds']:.2f} s, worker CPU {row['cpu_s']:.1f} s, "
           f"store CPU {row['store_cpu_s']:.1f} s, TCP connections opened {row['tcp_opens']}")
+    print(f"context switches in the worker: {row['switches'][0]}")
+    print(f"context switches in the store: {row['switches'][1]}")
     if ceiling:
         print(f"ceiling c={args.ceiling}: {ceiling['seconds']:.2f} s, client CPU {ceiling['client_cpu_s']:.1f} s, "
               f"store CPU {ceiling['store_cpu_s']:.1f} s, TCP connections opened {ceiling['tcp_opens']}")
