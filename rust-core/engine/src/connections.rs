@@ -1,8 +1,7 @@
 //! One HTTP client, and so one pool of connections, per store setting in the process: the tasks
 //! of a worker that write to one store reuse each other's idle connections instead of each
-//! opening and keeping its own (three tasks opened 2.6 times the connections of one for the same
-//! requests). The pooled connections run on the shared runtime and end with it, so the clients
-//! are forgotten when it stops (`runtime::release`).
+//! opening and keeping its own. The pooled connections run on the shared runtime and end with
+//! it, so the clients are forgotten when it stops (`runtime::release`).
 
 use object_store::client::{HttpClient, HttpConnector, ReqwestConnector};
 use object_store::ClientOptions;
@@ -12,20 +11,23 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 /// Hands out the process's client for the options it is asked for, building it the first time.
-#[derive(Debug)]
 pub struct SharedConnector {
-    /// The CA certificates the options trust: `ClientOptions` prints every setting but these.
     trusted: Vec<CertificateDer<'static>>,
     clients: &'static HttpClients,
 }
 
-/// The clients by what sets their connections apart.
-#[derive(Debug, Default)]
-pub struct HttpClients(Mutex<HashMap<ClientKey, HttpClient>>);
+/// What sets two clients apart.
+#[derive(PartialEq, Eq, Hash)]
+struct ClientKey {
+    /// `ClientOptions` prints every setting but the contents of its CA certificates: these.
+    trusted: Vec<CertificateDer<'static>>,
+    /// The options as printed: timeouts, proxy, plain HTTP allowed or not. The proxy URL holds no
+    /// password (config/store.rs refuses one), and credentials are no client option.
+    options: String,
+}
 
-/// The trusted CAs and the options as printed (timeouts, proxy, plain HTTP allowed or not). Only
-/// a map key: it is never logged, and so may hold a proxy's password.
-type ClientKey = (Vec<CertificateDer<'static>>, String);
+#[derive(Default)]
+struct HttpClients(Mutex<HashMap<ClientKey, HttpClient>>);
 
 static PROCESS_CLIENTS: Lazy<HttpClients> = Lazy::new(HttpClients::default);
 
@@ -35,11 +37,17 @@ impl SharedConnector {
     }
 }
 
+/// By hand: `AmazonS3Builder` prints its connector, and the whole JVM truststore is no help there.
+impl std::fmt::Debug for SharedConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedConnector").field("trusted_certificates", &self.trusted.len()).finish()
+    }
+}
+
 impl HttpConnector for SharedConnector {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
-        self.clients.get_or_connect((self.trusted.clone(), format!("{options:?}")), || {
-            ReqwestConnector::default().connect(options)
-        })
+        let key = ClientKey { trusted: self.trusted.clone(), options: format!("{options:?}") };
+        self.clients.get_or_connect(key, || ReqwestConnector::default().connect(options))
     }
 }
 
@@ -58,6 +66,10 @@ impl HttpClients {
         Ok(client)
     }
 
+    fn clear(&self) {
+        self.lock().clear();
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
         self.lock().len()
@@ -70,7 +82,7 @@ impl HttpClients {
 
 /// Drops every client: their connections ended with the runtime they ran on.
 pub fn forget_all() {
-    PROCESS_CLIENTS.lock().clear();
+    PROCESS_CLIENTS.clear();
 }
 
 #[cfg(test)]
@@ -83,7 +95,7 @@ mod tests {
     }
 
     #[test]
-    fn one_client_per_options_and_trusted_certificates() {
+    fn one_client_per_options_and_trusted_certificates_until_forgotten() {
         let clients: &'static HttpClients = Box::leak(Box::default());
         let options = ClientOptions::new().with_allow_http(true);
         let ca = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
@@ -94,5 +106,13 @@ mod tests {
         assert_eq!(clients.len(), 2, "other timeouts, another client");
         connector(clients, std::slice::from_ref(&ca)).connect(&options).unwrap();
         assert_eq!(clients.len(), 3, "other trusted CAs, another client");
+        clients.clear();
+        assert_eq!(clients.len(), 0);
+    }
+
+    #[test]
+    fn printing_the_connector_leaves_the_certificates_out() {
+        let ca = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
+        assert_eq!(format!("{:?}", SharedConnector::trusting([&ca])), "SharedConnector { trusted_certificates: 1 }");
     }
 }

@@ -95,7 +95,7 @@ pub fn client_options(config: &StoreConfig, allow_http: bool) -> ClientOptions {
         .with_timeout(Duration::from_secs(120))
         .with_pool_max_idle_per_host(IDLE_CONNECTIONS_PER_STORE)
         .with_allow_http(allow_http);
-    for der in config.trust.ca_certificates.iter().chain(&config.trust.jvm_certificates) {
+    for der in config.trust.certificates() {
         if let Ok(certificate) = Certificate::from_der(der) {
             options = options.with_root_certificate(certificate);
         }
@@ -107,9 +107,8 @@ pub fn client_options(config: &StoreConfig, allow_http: bool) -> ClientOptions {
 }
 
 fn s3_builder(config: &StoreConfig, endpoint: Option<&str>) -> Result<AmazonS3Builder, SinkError> {
-    let trusted = config.trust.ca_certificates.iter().chain(&config.trust.jvm_certificates);
     let mut builder = AmazonS3Builder::new()
-        .with_http_connector(SharedConnector::trusting(trusted))
+        .with_http_connector(SharedConnector::trusting(config.trust.certificates()))
         .with_bucket_name(&config.bucket)
         .with_region(&config.region)
         .with_client_options(client_options(config, endpoint.is_some_and(|url| url.starts_with("http://"))))

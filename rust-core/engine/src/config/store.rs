@@ -57,6 +57,13 @@ pub struct Trust {
     pub jvm_skipped: usize,
 }
 
+impl Trust {
+    /// Every CA certificate trusted besides the system's.
+    pub fn certificates(&self) -> impl Iterator<Item = &CertificateDer<'static>> {
+        self.ca_certificates.iter().chain(&self.jvm_certificates)
+    }
+}
+
 /// Server-side encryption of every object, as object_store's builder sets it.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Encryption {
