@@ -1,7 +1,8 @@
 """Where the CPU goes in one benchmark row: runs the row on the bench stack with `perf record`
 on the Connect worker (Java frames named through the JIT's perf map) and on the store, then the
 ceiling for the same objects with `perf` on the store, and prints the hottest threads and
-symbols. Through bench/run.sh, which builds the helpers first:
+symbols. The broker shares the two cores: its CPU time over the row is counted, not profiled.
+Through bench/run.sh, which builds the helpers first:
 
     bench/run.sh --profile M seed [--tasks 3] [--set upload.concurrency=32] [--repeat 2]
 
@@ -128,11 +129,13 @@ def main() -> int:
             if what.startswith("warm-up") or rows_left > 0:
                 return original_drain(name_, config, bucket, commit, objects, timeout, what, *rest)
             opens = tcp_active_opens()
-            worker, store = bench.pid_of("connect"), bench.pid_of("s3")
+            worker, store, broker = bench.pid_of("connect"), bench.pid_of("s3"), bench.pid_of("broker")
             switched = context_switches(worker), context_switches(store)
+            broker_cpu = bench.cpu_seconds(broker)
             with recording(worker, worker_data, args.seconds), recording(store, store_data, args.seconds):
                 m = original_drain(name_, config, bucket, commit, objects, timeout, what, *rest)
             m["tcp_opens"] = tcp_active_opens() - opens
+            m["broker_cpu_s"] = bench.cpu_seconds(broker) - broker_cpu
             m["switches"] = (switches_between(switched[0], context_switches(worker)),
                              switches_between(switched[1], context_switches(store)))
             return m
@@ -152,7 +155,8 @@ def main() -> int:
     finally:
         run.stop()
     print(f"{sc.name} {label} tasks={args.tasks}: {row['seconds']:.2f} s, worker CPU {row['cpu_s']:.1f} s, "
-          f"store CPU {row['store_cpu_s']:.1f} s, TCP connections opened {row['tcp_opens']}")
+          f"store CPU {row['store_cpu_s']:.1f} s, broker CPU {row['broker_cpu_s']:.1f} s, "
+          f"TCP connections opened {row['tcp_opens']}")
     print(f"context switches in the worker: {row['switches'][0]}")
     print(f"context switches in the store: {row['switches'][1]}")
     if ceiling:
