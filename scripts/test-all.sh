@@ -19,6 +19,7 @@ step() { printf '\n=== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
 step "installing test tools"
 bash scripts/install-versitygw.sh || missing+=("versitygw install")
 bash scripts/install-minio.sh || missing+=("minio install")
+bash scripts/install-kafka-jars.sh || missing+=("Kafka jars")
 bash scripts/setup-venv.sh || missing+=("python venv")
 bash scripts/install-compose-plugin.sh || missing+=("docker compose plugin")
 
