@@ -16,18 +16,21 @@
 //!
 //! builds that many SINETStream v3 messages (plain Avro, JSON-like payloads), partitions 0-2 in
 //! turn, hands them to `Sink::put` in batches of 500 from one thread as Connect does, and waits
-//! until every offset is committable. `-set` changes a connector key (e.g. flush.size=1000,
-//! sink.objects=payload).
+//! until every offset is committable. `-tasks 3` runs three sinks side by side, one partition
+//! and one thread each, as a worker runs three tasks of one connector. `-set` changes a
+//! connector key (e.g. flush.size=1000, sink.objects=payload).
 //! Prints one JSON line: objects, bytes, requests, seconds.
 
 use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use s3sink_engine::config::{StoreConfig, StoreLocation};
+use s3sink_engine::metrics::Metrics;
 use s3sink_engine::record::{Record, TopicPartition};
 use s3sink_engine::{store, Probe, Sink};
 use std::collections::BTreeMap;
 use std::io::BufRead;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
@@ -141,11 +144,60 @@ fn engine(args: &[String]) -> Result<(), Error> {
             Record::untransformed(tp, offset, Some(now_ms), Some(message(now_ms * 1000 + i as i64, &payload)))
         })
         .collect();
-    let sink = Sink::start(config, "bench|engine", Probe::Strict)?;
+    // One sink per task, each driven by its own thread with the partitions Connect would give
+    // it (partition p to task p % tasks), as a worker runs `tasks.max` tasks of one connector.
+    let tasks: usize = arg(args, "tasks", Some("1"))?.parse::<usize>()?.clamp(1, PARTITIONS as usize);
+    let sinks: Vec<Sink> = (0..tasks)
+        .map(|t| Sink::start(config.clone(), &format!("bench|engine|{t}"), Probe::Strict))
+        .collect::<Result<_, _>>()?;
     let ends: BTreeMap<i32, i64> =
         (0..PARTITIONS).map(|p| (p, ((messages as i32 - p + PARTITIONS - 1) / PARTITIONS) as i64)).collect();
     let started = Instant::now();
-    for chunk in records.chunks(BATCH) {
+    std::thread::scope(|scope| -> Result<(), Error> {
+        let drivers: Vec<_> = sinks
+            .iter()
+            .enumerate()
+            .map(|(t, sink)| {
+                let own: Vec<Record> =
+                    records.iter().filter(|r| r.source.tp.partition as usize % tasks == t).cloned().collect();
+                scope.spawn(move || put_all(sink, &own, BATCH))
+            })
+            .collect();
+        for driver in drivers {
+            driver.join().map_err(|_| "a driver thread panicked")??;
+        }
+        Ok(())
+    })?;
+    let put_done = started.elapsed().as_secs_f64();
+    loop {
+        let mut committable = BTreeMap::new();
+        for sink in &sinks {
+            committable.extend(sink.committable()?.into_iter().map(|(tp, o)| (tp.partition, o)));
+        }
+        if ends.iter().all(|(p, end)| *end == 0 || committable.get(p).is_some_and(|o| *o >= *end)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let total = |count: fn(&Metrics) -> u64| sinks.iter().map(|s| count(s.metrics())).sum::<u64>();
+    println!(
+        "{{\"mode\":\"engine\",\"tasks\":{tasks},\"messages\":{messages},\"objects\":{},\"bytes\":{},\"requests\":{},\
+         \"put_s\":{put_done},\"seconds\":{seconds}}}",
+        total(|m| m.objects_stored.load(Relaxed)),
+        total(|m| m.payload_bytes_stored.load(Relaxed)),
+        total(|m| m.put_requests.load(Relaxed) + m.multipart_requests.load(Relaxed))
+    );
+    for sink in sinks {
+        sink.close();
+    }
+    Ok(())
+}
+
+/// Hands `records` to `sink` in batches of `batch` from one thread, as a Connect task does,
+/// offering again after a pause what did not fit in memory.
+fn put_all(sink: &Sink, records: &[Record], batch: usize) -> Result<(), Error> {
+    for chunk in records.chunks(batch) {
         let mut batch = chunk.to_vec();
         loop {
             let offered = batch.len();
@@ -157,26 +209,6 @@ fn engine(args: &[String]) -> Result<(), Error> {
             std::thread::sleep(std::time::Duration::from_millis(250)); // Connect's pause
         }
     }
-    let put_done = started.elapsed().as_secs_f64();
-    loop {
-        let committable: BTreeMap<i32, i64> =
-            sink.committable()?.into_iter().map(|(tp, o)| (tp.partition, o)).collect();
-        if ends.iter().all(|(p, end)| *end == 0 || committable.get(p).is_some_and(|o| o >= end)) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let m = sink.metrics();
-    let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-    println!(
-        "{{\"mode\":\"engine\",\"messages\":{messages},\"objects\":{},\"bytes\":{},\"requests\":{},\
-         \"put_s\":{put_done},\"seconds\":{seconds}}}",
-        get(&m.objects_stored),
-        get(&m.payload_bytes_stored),
-        get(&m.put_requests) + get(&m.multipart_requests)
-    );
-    sink.close();
     Ok(())
 }
 
