@@ -47,6 +47,13 @@ def tcp_active_opens() -> int:
     return int(lines[1][lines[0].index("ActiveOpens")])
 
 
+def machine_cpu() -> dict[str, float]:
+    """CPU seconds of the whole machine, all cores: busy, idle, and stolen by the hypervisor."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) / os.sysconf("SC_CLK_TCK") for v in fields)
+    return {"busy": user + nice + system + irq + softirq, "idle": idle + iowait, "steal": steal}
+
+
 def context_switches(pid: int) -> dict[str, list[int]]:
     """Voluntary and involuntary context switches so far, per thread name (digits dropped, so
     that the pool threads of one kind add up), of the threads alive now."""
@@ -122,18 +129,28 @@ def main() -> int:
         original_drain = run.drain
 
         rows_left = args.repeat
+        repeats = []  # (seconds, machine CPU over the row) of every measured run
+
+        def drain_measured(*row):
+            before = machine_cpu()
+            m = original_drain(*row)
+            after = machine_cpu()
+            repeats.append((m["seconds"], {k: after[k] - before[k] for k in after}))
+            return m
 
         def drain_under_perf(name_, config, bucket, commit, objects, timeout, what, *rest):
             nonlocal rows_left
-            rows_left -= not what.startswith("warm-up")
-            if what.startswith("warm-up") or rows_left > 0:
+            if what.startswith("warm-up"):
                 return original_drain(name_, config, bucket, commit, objects, timeout, what, *rest)
+            rows_left -= 1
+            if rows_left > 0:
+                return drain_measured(name_, config, bucket, commit, objects, timeout, what, *rest)
             opens = tcp_active_opens()
             worker, store, broker = bench.pid_of("connect"), bench.pid_of("s3"), bench.pid_of("broker")
             switched = context_switches(worker), context_switches(store)
             broker_cpu = bench.cpu_seconds(broker)
             with recording(worker, worker_data, args.seconds), recording(store, store_data, args.seconds):
-                m = original_drain(name_, config, bucket, commit, objects, timeout, what, *rest)
+                m = drain_measured(name_, config, bucket, commit, objects, timeout, what, *rest)
             m["tcp_opens"] = tcp_active_opens() - opens
             m["broker_cpu_s"] = bench.cpu_seconds(broker) - broker_cpu
             m["switches"] = (switches_between(switched[0], context_switches(worker)),
@@ -157,6 +174,9 @@ def main() -> int:
     print(f"{sc.name} {label} tasks={args.tasks}: {row['seconds']:.2f} s, worker CPU {row['cpu_s']:.1f} s, "
           f"store CPU {row['store_cpu_s']:.1f} s, broker CPU {row['broker_cpu_s']:.1f} s, "
           f"TCP connections opened {row['tcp_opens']}")
+    for i, (seconds, cpu) in enumerate(repeats, 1):
+        print(f"run {i} of {len(repeats)}{' (under perf)' if i == len(repeats) else ''}: {seconds:.2f} s; "
+              f"machine CPU busy {cpu['busy']:.1f} s, idle {cpu['idle']:.1f} s, stolen {cpu['steal']:.1f} s")
     print(f"context switches in the worker: {row['switches'][0]}")
     print(f"context switches in the store: {row['switches'][1]}")
     if ceiling:
