@@ -49,10 +49,9 @@ cp "$work/target/release/bench-ceiling" "$work/bin/ceiling"
 ensure_maven_deps "$bench/camel/pom.xml" "$camel"
 # "Connect alone": bench/noop's counting sink, compiled against the stack's Kafka jars into a
 # plugin directory of its own (never part of our plugin).
-kafka_libs="$cache/kafka-3.8.0/libs"
-ensure_maven_deps "$repo/scripts/stack/pom.xml" "$kafka_libs"
+ensure_kafka_jars
 rm -rf "$work/noop" && mkdir -p "$work/noop/classes/META-INF/services" "$work/plugins/bench-noop"
-javac --release 11 -d "$work/noop/classes" -cp "$kafka_libs/*" "$bench/noop/NoopSinkConnector.java"
+javac --release 11 -d "$work/noop/classes" -cp "$KAFKA_LIBS/*" "$bench/noop/NoopSinkConnector.java"
 echo bench.NoopSinkConnector >"$work/noop/classes/META-INF/services/org.apache.kafka.connect.sink.SinkConnector"
 jar cf "$work/plugins/bench-noop/bench-noop.jar" -C "$work/noop/classes" .
 rm -f "$work/plugins/connect-file"

@@ -3,6 +3,6 @@
 # into ~/.cache/sinets3/kafka-3.8.0/libs, unless they are there. Run before the guide checks,
 # which read Connect's own settings from connect-runtime, so that a clean machine checks them too.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "$0")/lib.sh"
-ensure_maven_deps "$(cd "$(dirname "$0")" && pwd)/stack/pom.xml" "${SINETS3_CACHE:-$HOME/.cache/sinets3}/kafka-3.8.0/libs"
+# shellcheck source=scripts/env.sh
+source "$(dirname "$0")/env.sh"
+ensure_kafka_jars

@@ -96,6 +96,13 @@ ensure_versitygw() {
     "about 2 minutes the first time"
 }
 
+# ensure_kafka_jars: the Kafka 3.8.0 broker and Connect jars of scripts/stack/pom.xml in the cache
+# (local-stack.sh's default version); sets KAFKA_LIBS to their directory.
+ensure_kafka_jars() {
+  KAFKA_LIBS="${SINETS3_CACHE:-$HOME/.cache/sinets3}/kafka-3.8.0/libs"
+  ensure_maven_deps "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stack/pom.xml" "$KAFKA_LIBS"
+}
+
 # stop_started: stops the local-stack.sh parts named in the array `started`, last first; for a
 # script's EXIT trap, so that it stops only what it started itself.
 stop_started() {
