@@ -594,8 +594,9 @@ class Bench:
         function of an `Alongside`, runs in a thread and starts its timed work with the
         connector's registration; the row lasts until both are done and holds what it returned
         as `alongside`. With `repeats` > 1 the warm worker measures the row that many times and
-        keeps the run of median time, with every run's time as `runs_s`: identical rows on this
-        machine differ by up to 20%, more than most differences the table ranks."""
+        keeps the run of median time, with every run's time, worker CPU and JIT CPU (`runs_s`,
+        `runs_cpu_s`, `runs_jit_cpu_s`): identical rows on this machine differ by up to 20%, more
+        than most differences the table ranks."""
         topic = topic or sc.topic
         kind = SYSTEM_SLUGS[label]
         per_record = {"camel": 1, "alone": 0}.get(system, 1 if (extra or {}).get("sink.objects") == "payload" else 2)
@@ -640,12 +641,13 @@ class Bench:
         for run_ in range(1, repeats + 1):
             if run_ > 1:
                 wait_for_idle_jit(f"{sc.name} {label} tasks={tasks}")
-            say(f"  {sc.name} {label} tasks={tasks}: connector row {self.rows_done}/{self.rows_total}"
-                + (f", run {run_} of {repeats}" if repeats > 1 else ""))
+            say(f"  {sc.name} {label} tasks={tasks}: connector row {self.rows_done}"
+                + (f"/{self.rows_total}" if self.rows_total else "") + (f", run {run_} of {repeats}" if repeats > 1 else ""))
             runs.append(self.measure(sc, label, system, tasks, config, topic, flush, per_record, window, alongside))
         row, stored = sorted(runs, key=lambda run: run[0]["seconds"])[(len(runs) - 1) // 2]
         if repeats > 1:
-            row["runs_s"] = [run[0]["seconds"] for run in runs]
+            for runs_key, key in (("runs_s", "seconds"), ("runs_cpu_s", "cpu_s"), ("runs_jit_cpu_s", "jit_cpu_s")):
+                row[runs_key] = [run[0][key] for run in runs]
         self.add(row)
         return row, stored
 
