@@ -595,8 +595,8 @@ class Bench:
         connector's registration; the row lasts until both are done and holds what it returned
         as `alongside`. With `repeats` > 1 the warm worker measures the row that many times and
         keeps the run of median time, with every run's time, worker CPU and JIT CPU (`runs_s`,
-        `runs_cpu_s`, `runs_jit_cpu_s`): identical rows on this machine differ by up to 20%, more
-        than most differences the table ranks."""
+        `runs_cpu_s`, `runs_jit_cpu_s`): identical rows on this machine differ by tens of percent,
+        more than most differences the table ranks."""
         topic = topic or sc.topic
         kind = SYSTEM_SLUGS[label]
         per_record = {"camel": 1, "alone": 0}.get(system, 1 if (extra or {}).get("sink.objects") == "payload" else 2)
