@@ -642,7 +642,8 @@ class Bench:
             if run_ > 1:
                 wait_for_idle_jit(f"{sc.name} {label} tasks={tasks}")
             say(f"  {sc.name} {label} tasks={tasks}: connector row {self.rows_done}"
-                + (f"/{self.rows_total}" if self.rows_total else "") + (f", run {run_} of {repeats}" if repeats > 1 else ""))
+                + (f"/{self.rows_total}" if self.rows_total else "")
+                + (f", run {run_} of {repeats}" if repeats > 1 else ""))
             runs.append(self.measure(sc, label, system, tasks, config, topic, flush, per_record, window, alongside))
         row, stored = sorted(runs, key=lambda run: run[0]["seconds"])[(len(runs) - 1) // 2]
         if repeats > 1:
@@ -1029,12 +1030,12 @@ def table(rows: list[dict]) -> list[str]:
     lines = ["| scenario | system | tasks | msgs/s | MB/s | S3 req/msg | peak RSS MB | CPU s | time s |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        window = "" if r.get("complete", True) else f" (window: {r['messages']:,} msgs)"
+        note = "" if r.get("complete", True) else f" (window: {r['messages']:,} msgs)"
         if r.get("runs_s"):
-            window += " (median of " + ", ".join(f"{s:.2f}" for s in r["runs_s"]) + ")"
+            note += " (median of " + ", ".join(f"{s:.2f}" for s in r["runs_s"]) + ")"
         lines.append(f"| {r['scenario']} | {r['system']} | {r.get('tasks') or '–'} | {fmt(r['msgs_per_s'])} "
                      f"| {fmt(r['mb_per_s'], 2)} | {fmt(r['requests_per_msg'], 2)} | {fmt(r['peak_rss_mb'], 0)} "
-                     f"| {fmt(r['cpu_s'])} | {fmt(r['seconds'], 2)}{window} |")
+                     f"| {fmt(r['cpu_s'])} | {fmt(r['seconds'], 2)}{note} |")
     return lines
 
 
