@@ -635,11 +635,10 @@ class Bench:
                     break
             if self.sizes.rehearse:
                 warm_up(topic, round_ + 1)
-            wait_for_idle_jit(f"{sc.name} {label} tasks={tasks}")
         self.rows_done += 1
         runs = []
         for run_ in range(1, repeats + 1):
-            if run_ > 1:
+            if warm or run_ > 1:  # after the warm-up or the run before
                 wait_for_idle_jit(f"{sc.name} {label} tasks={tasks}")
             say(f"  {sc.name} {label} tasks={tasks}: connector row {self.rows_done}"
                 + (f"/{self.rows_total}" if self.rows_total else "")
