@@ -96,11 +96,17 @@ ensure_versitygw() {
     "about 2 minutes the first time"
 }
 
-# ensure_kafka_jars: the Kafka 3.8.0 broker and Connect jars of scripts/stack/pom.xml in the cache
-# (local-stack.sh's default version); sets KAFKA_LIBS to their directory.
+# ensure_kafka_jars VERSION: the broker and Connect jars of Kafka VERSION in the cache, from
+# their own POM: scripts/stack/pom.xml for 3.8.0 (the stack's default), else
+# scripts/stack/kafka-VERSION/pom.xml. Sets KAFKA_LIBS to their directory.
 ensure_kafka_jars() {
-  KAFKA_LIBS="${SINETS3_CACHE:-$HOME/.cache/sinets3}/kafka-3.8.0/libs"
-  ensure_maven_deps "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stack/pom.xml" "$KAFKA_LIBS"
+  local version=$1 stack_poms pom
+  stack_poms="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stack"
+  pom="$stack_poms/kafka-$version/pom.xml"
+  [[ $version == 3.8.0 ]] && pom="$stack_poms/pom.xml"
+  [[ -f $pom ]] || die "no POM for Kafka $version ($pom): KAFKA_VERSION is 3.8.0 or a version of scripts/stack/kafka-<version>/"
+  KAFKA_LIBS="${SINETS3_CACHE:-$HOME/.cache/sinets3}/kafka-$version/libs"
+  ensure_maven_deps "$pom" "$KAFKA_LIBS"
 }
 
 # stop_started: stops the local-stack.sh parts named in the array `started`, last first; for a

@@ -36,7 +36,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 stack="${SINETS3_STACK_DIR:-$repo/.stack}"
-cache="${SINETS3_CACHE:-$HOME/.cache/sinets3}"
 plugin_dir="${SINETS3_PLUGIN_DIR:-$repo/build/plugin}"
 # A stack keeps the Kafka version and security mode its log dir was formatted with (the stamp
 # written by start_broker): they apply when the environment does not name them.
@@ -48,13 +47,6 @@ if [[ -f $format_stamp ]]; then
 fi
 kafka_version="${KAFKA_VERSION:-3.8.0}"
 [[ $kafka_version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "KAFKA_VERSION must be a version such as 3.8.0 or 4.4.0, not '$kafka_version'"
-# The jars of each version come from their own POM into their own cache directory.
-if [[ $kafka_version == 3.8.0 ]]; then
-  pom="$repo/scripts/stack/pom.xml"
-else
-  pom="$repo/scripts/stack/kafka-$kafka_version/pom.xml"
-fi
-libs="$cache/kafka-$kafka_version/libs"
 kafka4=false
 ((${kafka_version%%.*} < 4)) || kafka4=true
 security="${SINETS3_BROKER_SECURITY:-PLAINTEXT}"
@@ -200,13 +192,6 @@ signal_part() {
     done
     say "$part: resumed (pid $pid, SIGCONT)"
   fi
-}
-
-# ---------------------------------------------------------------- downloads (cached)
-
-ensure_kafka_libs() {
-  [[ -f $pom ]] || die "no POM for Kafka $kafka_version ($pom): KAFKA_VERSION is 3.8.0 or a version of scripts/stack/kafka-<version>/"
-  ensure_maven_deps "$pom" "$libs"
 }
 
 # ---------------------------------------------------------------- certificates
@@ -511,7 +496,7 @@ start_s3tls() {
 
 start_broker() {
   if pid_of broker >/dev/null; then say "broker: already running"; return 0; fi
-  ensure_kafka_libs
+  ensure_kafka_jars "$kafka_version"
   require_free_port "$broker_port" broker
   require_free_port "$controller_port" "broker controller"
   [[ $security == PLAINTEXT ]] || ensure_tls
@@ -521,14 +506,14 @@ start_broker() {
     id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     ! $kafka4 || format+=(--standalone)
     [[ $security == PLAINTEXT ]] || format+=(--add-scram "$sasl_mechanism=[name=$sasl_user,password=$sasl_password]")
-    "$java" -cp "$libs/*" "$(log_opt broker)" kafka.tools.StorageTool format --cluster-id="$id" \
+    "$java" -cp "$KAFKA_LIBS/*" "$(log_opt broker)" kafka.tools.StorageTool format --cluster-id="$id" \
       --config="$conf/broker.properties" "${format[@]}" >>"$logs/broker.out" 2>&1 ||
       die "formatting the KRaft log dir failed (see $logs/broker.out)"
     echo "$wanted_format" >"$format_stamp"
   fi
   broker_log_offset="$(stat -c %s "$logs/broker.log" 2>/dev/null || echo 0)"
   launch broker "$logs/broker.out" "$java" -Xms256m -Xmx1g -Djava.awt.headless=true \
-    "$(log_opt broker)" -cp "$libs/*" kafka.Kafka "$conf/broker.properties"
+    "$(log_opt broker)" -cp "$KAFKA_LIBS/*" kafka.Kafka "$conf/broker.properties"
   wait_for broker 90 "Kafka broker on 127.0.0.1:$broker_port" broker_ready
   say "broker: Kafka $kafka_version on 127.0.0.1:$broker_port ($security)"
 }
@@ -538,7 +523,7 @@ start_connect() {
   local part=$1 port=$2 url=$3 opts=()
   if pid_of "$part" >/dev/null; then say "$part: already running"; return 0; fi
   read -ra opts <<<"$4"
-  ensure_kafka_libs
+  ensure_kafka_jars "$kafka_version"
   require_free_port "$port" "$part"
   mkdir -p "$plugin_dir"
   write_connect_conf "$part" "$port"
@@ -550,7 +535,7 @@ start_connect() {
   launch "$part" "$logs/$part.out" env -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE -u KAFKA_SASL_PASSWORD \
     AWS_ACCESS_KEY_ID="$s3_access" AWS_SECRET_KEY="$s3_secret" SINETS3_ALLOWED_PATHS="$allowed_paths" "${sasl[@]}" \
     "$java" -Xms256m -Xmx1g -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true "${opts[@]}" \
-    "$(log_opt "$part")" -cp "$libs/*" org.apache.kafka.connect.cli.ConnectDistributed "$conf/$part.properties"
+    "$(log_opt "$part")" -cp "$KAFKA_LIBS/*" org.apache.kafka.connect.cli.ConnectDistributed "$conf/$part.properties"
   wait_for "$part" 120 "Kafka Connect REST on $url" "${part}_ready"
   say "$part: Kafka Connect $kafka_version REST $url (plugin.path $plugin_dir, broker $security)"
 }

@@ -201,3 +201,29 @@ def test_ensure_maven_deps_failure_shows_maven_output(tmp_path):
     assert "Could not resolve org.example:missing:1.0" in result.stderr
     assert f"mvn dependency:copy-dependencies -f {pom} failed" in result.stderr
     assert not (tmp_path / "libs").exists() and list(tmp_path.glob("libs.*")) == []
+
+
+# ------------------------------------------------------------------ ensure_kafka_jars
+
+def kafka_jars(version: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """ensure_kafka_jars VERSION with ensure_maven_deps replaced by an echo of its arguments."""
+    return bash('ensure_maven_deps() { echo "deps $1 $2"; }; ensure_kafka_jars "$1"; echo "libs $KAFKA_LIBS"',
+                version, env={"SINETS3_CACHE": str(tmp_path)})
+
+
+def test_ensure_kafka_jars_takes_each_versions_own_pom_into_its_own_cache(tmp_path):
+    stack = REPO / "scripts" / "stack"
+    default = kafka_jars("3.8.0", tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.splitlines() == [f"deps {stack / 'pom.xml'} {tmp_path}/kafka-3.8.0/libs",
+                                           f"libs {tmp_path}/kafka-3.8.0/libs"]
+    kafka4 = kafka_jars("4.4.0", tmp_path)
+    assert kafka4.returncode == 0, kafka4.stderr
+    assert kafka4.stdout.splitlines()[0] == f"deps {stack / 'kafka-4.4.0' / 'pom.xml'} {tmp_path}/kafka-4.4.0/libs"
+
+
+def test_ensure_kafka_jars_names_the_missing_pom_of_an_unknown_version(tmp_path):
+    result = kafka_jars("9.9.9", tmp_path)
+    assert result.returncode == 1
+    assert "no POM for Kafka 9.9.9" in result.stderr and "kafka-9.9.9/pom.xml" in result.stderr
+    assert "deps" not in result.stdout
