@@ -49,7 +49,7 @@ cp "$work/target/release/bench-ceiling" "$work/bin/ceiling"
 ensure_maven_deps "$bench/camel/pom.xml" "$camel"
 # "Connect alone": bench/noop's counting sink, compiled against the stack's Kafka jars into a
 # plugin directory of its own (never part of our plugin).
-ensure_kafka_jars 3.8.0
+ensure_kafka_jars "$STACK_KAFKA_VERSION"
 rm -rf "$work/noop" && mkdir -p "$work/noop/classes/META-INF/services" "$work/plugins/bench-noop"
 javac --release 11 -d "$work/noop/classes" -cp "$KAFKA_LIBS/*" "$bench/noop/NoopSinkConnector.java"
 echo bench.NoopSinkConnector >"$work/noop/classes/META-INF/services/org.apache.kafka.connect.sink.SinkConnector"

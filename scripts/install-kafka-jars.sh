@@ -5,4 +5,4 @@
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"
-ensure_kafka_jars 3.8.0
+ensure_kafka_jars "$STACK_KAFKA_VERSION"

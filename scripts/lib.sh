@@ -96,15 +96,18 @@ ensure_versitygw() {
     "about 2 minutes the first time"
 }
 
+# The Kafka version the local stack runs unless KAFKA_VERSION names another, and the bench's.
+STACK_KAFKA_VERSION=3.8.0
+
 # ensure_kafka_jars VERSION: the broker and Connect jars of Kafka VERSION in the cache, from
-# their own POM: scripts/stack/pom.xml for 3.8.0 (the stack's default), else
+# their own POM: scripts/stack/pom.xml for STACK_KAFKA_VERSION, else
 # scripts/stack/kafka-VERSION/pom.xml. Sets KAFKA_LIBS to their directory.
 ensure_kafka_jars() {
   local version=$1 stack_poms pom
   stack_poms="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stack"
   pom="$stack_poms/kafka-$version/pom.xml"
-  [[ $version == 3.8.0 ]] && pom="$stack_poms/pom.xml"
-  [[ -f $pom ]] || die "no POM for Kafka $version ($pom): KAFKA_VERSION is 3.8.0 or a version of scripts/stack/kafka-<version>/"
+  [[ $version == "$STACK_KAFKA_VERSION" ]] && pom="$stack_poms/pom.xml"
+  [[ -f $pom ]] || die "no POM for Kafka $version ($pom): KAFKA_VERSION is $STACK_KAFKA_VERSION or a version of scripts/stack/kafka-<version>/"
   KAFKA_LIBS="${SINETS3_CACHE:-$HOME/.cache/sinets3}/kafka-$version/libs"
   ensure_maven_deps "$pom" "$KAFKA_LIBS"
 }

@@ -45,7 +45,7 @@ if [[ -f $format_stamp ]]; then
   KAFKA_VERSION="${KAFKA_VERSION:-${stamp_version#KAFKA_VERSION=}}"
   SINETS3_BROKER_SECURITY="${SINETS3_BROKER_SECURITY:-${stamp_security#SINETS3_BROKER_SECURITY=}}"
 fi
-kafka_version="${KAFKA_VERSION:-3.8.0}"
+kafka_version="${KAFKA_VERSION:-$STACK_KAFKA_VERSION}"
 [[ $kafka_version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "KAFKA_VERSION must be a version such as 3.8.0 or 4.4.0, not '$kafka_version'"
 kafka4=false
 ((${kafka_version%%.*} < 4)) || kafka4=true
