@@ -49,7 +49,7 @@ find_java() {
 find_kafka_libs() {
   local dir
   for dir in ${KAFKA_LIBS:+"$KAFKA_LIBS"} ${KAFKA_HOME:+"$KAFKA_HOME/libs"} "$CONTAINER_LIBS" \
-    "${SINETS3_CACHE:-$HOME/.cache/sinets3}/kafka-3.8.0/libs"; do
+    "${SINETS3_CACHE:-$HOME/.cache/sinets3}/kafka-$STACK_KAFKA_VERSION/libs"; do
     if compgen -G "$dir/kafka-clients-*.jar" >/dev/null && compgen -G "$dir/connect-api-*.jar" >/dev/null; then
       KAFKA_LIBS=$dir
       return 0
