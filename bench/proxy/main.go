@@ -16,7 +16,8 @@
 //	/slowdown?fraction=0.3                     answer that fraction of PutObject and UploadPart
 //	                                           requests with S3's 503 SlowDown error
 //	/reset?fraction=0.5                        reset the connection halfway through the body of that
-//	                                           fraction of UploadPart requests
+//	                                           fraction of UploadPart requests, evenly spread (not at
+//	                                           random: with 0.3 the 4th, 7th, 10th, ... from now on)
 //	/down, /up                                 stop listening and drop every connection (the store is
 //	                                           down: connections are refused), listen again
 //	/clear                                     no delay, no faults, counts back to zero (the listener
@@ -39,6 +40,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -97,6 +99,7 @@ type proxy struct {
 	injected map[string]int64 // by fault
 	inflight int64
 	peak     int64 // most in flight since the last GET /counts
+	parts    int64 // UploadPart requests since /reset was set
 }
 
 func newProxy(target string, seed uint64) *proxy {
@@ -151,6 +154,19 @@ func (p *proxy) chance(fraction float64) bool {
 	return p.rnd.Float64() < fraction
 }
 
+// resetDue is true for an evenly spread `fraction` of the UploadParts, so that a case with only a
+// dozen of them still sees its share of resets; at random, 0.3 of 12 is none once in 70 runs.
+func (p *proxy) resetDue(fraction float64) bool {
+	if fraction <= 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	before := math.Floor(float64(p.parts) * fraction)
+	p.parts++
+	return math.Floor(float64(p.parts)*fraction) > before
+}
+
 func (p *proxy) enter() {
 	p.mu.Lock()
 	p.inflight++
@@ -175,7 +191,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case (kind == "PutObject" || kind == "UploadPart") && p.chance(f.slowdown):
 		p.count(p.injected, "slowdown")
 		slowDown(w, r)
-	case kind == "UploadPart" && p.chance(f.reset):
+	case kind == "UploadPart" && p.resetDue(f.reset):
 		p.count(p.injected, "reset")
 		resetMidBody(w, r)
 	default:
@@ -353,11 +369,13 @@ func (p *proxy) controlAPI(front *front) http.Handler {
 	}))
 	ctl.HandleFunc("/reset", set(func(r *http.Request, f *faults) (err error) {
 		f.reset, err = fraction(r)
+		p.parts = 0 // under p.mu, taken by set
 		return err
 	}))
 	ctl.HandleFunc("/clear", func(w http.ResponseWriter, _ *http.Request) {
 		p.mu.Lock()
 		p.faults = faults{}
+		p.parts = 0
 		p.requests, p.answers, p.injected = map[string]int64{}, map[string]int64{}, map[string]int64{}
 		p.peak = p.inflight
 		p.mu.Unlock()
