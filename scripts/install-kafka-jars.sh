@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fetches the Kafka 3.8.0 broker and Connect jars the local stack runs (scripts/stack/pom.xml)
-# into ~/.cache/sinets3/kafka-3.8.0/libs, unless they are there. Run before the guide checks,
-# which read Connect's own settings from connect-runtime, so that a clean machine checks them too.
+# Fetches the broker and Connect jars of the stack's Kafka (STACK_KAFKA_VERSION in scripts/lib.sh,
+# POM in scripts/stack/) into ~/.cache/sinets3/kafka-VERSION/libs, unless they are there. Run before
+# the guide checks, which read Connect's own settings from connect-runtime, so that a clean machine
+# checks them too.
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 source "$(dirname "$0")/env.sh"

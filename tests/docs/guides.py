@@ -502,9 +502,15 @@ def key_problems(root: Path):
         problems.append("sinets3.native.dir: NativeLibrary.java no longer reads this property")
     return problems
 
-def connect_runtime_jar():
+def stack_kafka_version(root: Path) -> str:
+    """The Kafka version the stack runs, named once in scripts/lib.sh."""
+    lib = (root / "scripts/lib.sh").read_text(encoding="utf-8")
+    return re.search(r"^STACK_KAFKA_VERSION=(\S+)$", lib, re.M).group(1)
+
+
+def connect_runtime_jar(root: Path):
     cache = Path(os.environ.get("SINETS3_CACHE", Path.home() / ".cache/sinets3"))
-    jars = sorted(cache.glob("kafka-3.8.0/libs/connect-runtime-*.jar"))
+    jars = sorted(cache.glob(f"kafka-{stack_kafka_version(root)}/libs/connect-runtime-*.jar"))
     return jars[0] if jars else None
 
 

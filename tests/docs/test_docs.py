@@ -63,7 +63,7 @@ def test_keys_are_connector_keys():
 
 
 def test_connect_keys_are_kafkas():
-    jar = guides.connect_runtime_jar()
+    jar = guides.connect_runtime_jar(REPO)
     if jar is None:
         pytest.skip("no connect-runtime jar in ~/.cache/sinets3 (scripts/local-stack.sh fetches it)")
     assert guides.connect_keys_missing_from(jar) == []
