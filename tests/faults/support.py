@@ -276,20 +276,37 @@ the `with` block stops the thread without the top-up of stop()."""
             self._error = exc
 
     def stop(self, multiple_of: int = 1, timeout: float = 120) -> dict[str, list[Sent]]:
-        """Ends the stream; then tops every topic up to a multiple of `multiple_of` records."""
+        """Ends the stream; then tops every topic up until its last object is whole, of
+        `multiple_of` (flush.size) records."""
         self._stop.set()
         self._thread.join(timeout)
         assert not self._thread.is_alive(), f"the producer did not stop within {timeout}s"
         if self._error:
             raise AssertionError(f"the producer failed: {self._error!r}") from self._error
         for topic in self.topics:
-            rest = -len(self.sent[topic]) % multiple_of
-            if rest:
+            while rest := records_to_close(self.sent[topic], multiple_of):
                 self._publish(topic, rest)
         return self.sent
 
     def all_sent(self) -> list[Sent]:
         return [s for t in self.topics for s in self.sent[t]]
+
+
+def records_to_close(run: list[Sent], flush_size: int) -> int:
+    """How many more records close the open object of a run of records sent to one partition
+    (from its start or from just after an errant record, which also closes the open object).
+    The sink closes an object after flush.size records and when the hour of the records
+    changes, so a run across the top of the hour counts from the hour's first record."""
+    if not run:
+        return 0
+    last_hour = hour_of(run[-1])
+    first_of_hour = next(i for i, s in enumerate(run) if hour_of(s) == last_hour)
+    return -(len(run) - first_of_hour) % flush_size
+
+
+def hour_of(record: Sent) -> int:
+    # The sink's hour buckets in Asia/Tokyo (sink_config), a whole number of hours from UTC.
+    return record.kafka_ts // 3_600_000
 
 
 def wait_for_leaders(stack: Stack, topic: str, partitions: int, timeout: float = 120) -> None:

@@ -3,6 +3,7 @@ cases are there to catch, or their passing means nothing."""
 
 from helpers import Sent, format_utc_ms, object_base
 from invariant import Invariant
+from support import records_to_close
 
 TOPIC = "t"
 KAFKA_TS = 1650245025123  # 2022-04-18, one directory for all
@@ -76,3 +77,14 @@ def test_errant_records_are_skipped_and_a_lone_cut_object_is_seen(tmp_path):
     write(tmp_path, records(6), 4, 2, payload=b"payload 4;pay", timestamps=False)
     inv.sample()
     assert any("not whole records" in p for p in inv.problems), inv.problems
+
+
+def test_a_stream_is_topped_up_to_whole_objects_counted_from_the_hour_it_ends_in():
+    top_of_hour = 1650247200000  # 2022-04-18 02:00 UTC, 11:00 in Tokyo
+    within_an_hour = [Sent(0, o, top_of_hour - 60_000 + o, None, b"") for o in range(120)]
+    assert records_to_close(within_an_hour, 50) == 30
+    # 731 records before the top of the hour and 19 after: the object at 700 closes with 31,
+    # and the one at 731 needs 31 more to reach flush.size, not 0 as 750 % 50 would say.
+    across = [Sent(0, o, top_of_hour + (o - 731) * 20, None, b"") for o in range(750)]
+    assert records_to_close(across, 50) == 31
+    assert records_to_close([], 50) == 0
