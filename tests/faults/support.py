@@ -241,8 +241,8 @@ def payload(topic: str, index: int) -> bytes:
 class Stream(Background):
     """A steady stream from the real SINETStream client into single-partition topics, in
     chunks of publishes, in a background thread. Single-partition topics let the stream end
-    every partition on a multiple of flush.size, so every object closes and the whole stream
-    can be checked. `sent` grows as chunks are acknowledged; `on_sent` sees every chunk. Leaving
+    every partition on a whole object of flush.size records, so every object closes and the
+    whole stream can be checked. `sent` grows as chunks are acknowledged; `on_sent` sees every chunk. Leaving
 the `with` block stops the thread without the top-up of stop()."""
 
     def __init__(self, stack: Stack, workdir: Path, topics: list[str], rate: float, *, chunk: int = 25,
@@ -275,16 +275,15 @@ the `with` block stops the thread without the top-up of stop()."""
         except BaseException as exc:  # reported by stop()
             self._error = exc
 
-    def stop(self, multiple_of: int = 1, timeout: float = 120) -> dict[str, list[Sent]]:
-        """Ends the stream; then tops every topic up until its last object is whole, of
-        `multiple_of` (flush.size) records."""
+    def stop(self, flush_size: int = 1, timeout: float = 120) -> dict[str, list[Sent]]:
+        """Ends the stream; then tops every topic up until its last object is whole."""
         self._stop.set()
         self._thread.join(timeout)
         assert not self._thread.is_alive(), f"the producer did not stop within {timeout}s"
         if self._error:
             raise AssertionError(f"the producer failed: {self._error!r}") from self._error
         for topic in self.topics:
-            while rest := records_to_close(self.sent[topic], multiple_of):
+            while rest := records_to_close(self.sent[topic], flush_size):
                 self._publish(topic, rest)
         return self.sent
 

@@ -76,8 +76,8 @@ def test_decompression_bombs_go_to_the_dead_letter_queue(stack, connect, connect
             "errors.deadletterqueue.topic.replication.factor": "1",
             "errors.deadletterqueue.context.headers.enable": "true",
         }))
-        # An errant record ends the open object: the last run of good records is a whole number
-        # of objects (the earlier runs end at a bomb), and so is the total.
+        # An errant record ends the open object, so the earlier runs of good records end at a
+        # bomb, and the last run is topped up until its last object is whole.
         good(6)
         send_bombs(1)
         good(2)

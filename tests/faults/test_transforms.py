@@ -33,7 +33,7 @@ def test_regex_router_renames_the_topic(stack, connect, connectors, bucket, name
             "transforms.route.replacement": "routed.$1",
         }))
         time.sleep(10)
-        stream.stop(multiple_of=FLUSH)
+        stream.stop(flush_size=FLUSH)
         ends = {t: end_offsets(stack, t)[0] for t in topics}
 
         def all_committed():

@@ -44,7 +44,7 @@ def two_worker_case(stack, bucket, names, tmp_path, tasks: int):
 
 def finish_stream(stack, connect, names, topics, stream):
     """Ends the stream on whole objects and waits until every record is committed."""
-    stream.stop(multiple_of=FLUSH)
+    stream.stop(flush_size=FLUSH)
     for t in topics:
         end = end_offsets(stack, t)[0]
         wait_until(lambda: committed_of(connect, names.connector, t) >= end, 180, f"{t} committed up to {end}")
